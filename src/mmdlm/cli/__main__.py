@@ -1,0 +1,5 @@
+"""`python -m mmdlm.cli`."""
+
+from mmdlm.cli.app import main
+
+main()

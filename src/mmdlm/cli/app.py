@@ -1,0 +1,57 @@
+"""The `mmdlm` command line: a typer app; each command lives in its own module and calls one package."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from mmdlm.errors import MmdlmError
+
+#: Command modules under mmdlm.cli; each exposes `register(app)`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "synth",
+    "ingest",
+    "tile",
+    "radiology",
+    "train",
+    "cv",
+    "baselines",
+    "evaluate",
+    "explain",
+    "report",
+    "demo",
+    "config_cmd",
+)
+
+
+def build_app() -> typer.Typer:
+    """Create the typer app with every command registered."""
+    app = typer.Typer(
+        name="mmdlm",
+        help="Multimodal deep learning for cancer prognosis: histology (10x, 5x), radiology and genomics.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"mmdlm.cli.{name}").register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    app = build_app()
+    try:
+        app(args=argv, prog_name="mmdlm")
+    except MmdlmError as exc:
+        print(f"mmdlm: error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("mmdlm: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

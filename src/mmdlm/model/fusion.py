@@ -1,0 +1,110 @@
+"""The multimodal model: one image backbone per image modality, a dense genomic branch, attention fusion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import torch
+from torch import nn
+
+from mmdlm.errors import MmdlmError
+from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
+from mmdlm.model.backbones import build_backbone
+
+Task = Literal["cox", "5yss"]
+
+
+class ModelOutput(NamedTuple):
+    """`out`: risk [B] (cox) or logits [B, 2] (5yss); `attention`: [B, M] weights over MODALITIES."""
+
+    out: torch.Tensor
+    attention: torch.Tensor
+
+
+class ImageBranch(nn.Module):
+    """A backbone (e.g. ResNet18) projected to the common width."""
+
+    def __init__(self, backbone: str, pretrained: str, pretrained_path: Path | None, width: int) -> None:
+        super().__init__()
+        self.backbone, feat = build_backbone(backbone, pretrained, pretrained_path)
+        self.project = nn.Sequential(nn.Linear(feat, width), nn.ReLU(inplace=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.backbone(x))
+
+
+class MultimodalNet(nn.Module):
+    """Branches for MODALITIES, gated attention over the present ones, and a risk or 5YSS head."""
+
+    def __init__(
+        self,
+        n_genomic: int,
+        task: Task = "cox",
+        width: int = 128,
+        dropout: float = 0.25,
+        backbone: str = "resnet18",
+        pretrained: str = "none",
+        pretrained_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        if task not in ("cox", "5yss"):
+            raise MmdlmError(f"unknown task '{task}' (cox or 5yss)", field="task")
+        self.task = task
+        self.n_genomic = n_genomic
+        self.branches = nn.ModuleDict(
+            {m: ImageBranch(backbone, pretrained, pretrained_path, width) for m in IMAGE_MODALITIES}
+        )
+        self.branches[GENOMICS] = nn.Sequential(nn.Linear(max(n_genomic, 1), width), nn.ReLU(inplace=True))
+        self.modality_bias = nn.Parameter(torch.zeros(len(MODALITIES)))
+        self.score = nn.Sequential(nn.Linear(width, width // 2), nn.Tanh(), nn.Linear(width // 2, 1))
+        self.head = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(width, width), nn.ReLU(inplace=True),
+            nn.Linear(width, 1 if task == "cox" else 2),
+        )
+        self.width = width
+
+    def embed(self, inputs: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        """Per-modality embeddings [B, M, width]; a modality absent from the whole batch is not computed."""
+        batch = mask.shape[0]
+        ref = self.modality_bias
+        parts = []
+        for m_idx, name in enumerate(MODALITIES):
+            if bool(mask[:, m_idx].any()) and name in inputs:
+                parts.append(self.branches[name](inputs[name]))
+            else:
+                parts.append(torch.zeros(batch, self.width, device=ref.device, dtype=ref.dtype))
+        return torch.stack(parts, dim=1)
+
+    def forward(self, inputs: dict[str, torch.Tensor], mask: torch.Tensor) -> ModelOutput:
+        """`inputs[m]`: batch tensor per modality; `mask` [B, M] bool, True where modality m is present."""
+        mask = mask.to(torch.bool)
+        if not bool(mask.any(dim=1).all()):
+            raise MmdlmError("a sample has no modality present (mask row all False)", field="mask")
+        h = self.embed(inputs, mask)
+        scores = self.score(h).squeeze(-1) + self.modality_bias
+        scores = scores.masked_fill(~mask, float("-inf"))
+        attention = torch.softmax(scores, dim=1)
+        # where() rather than multiplication: a masked input can never leak (even a NaN) into the fusion
+        weighted = torch.where(mask.unsqueeze(-1), attention.unsqueeze(-1) * h, torch.zeros_like(h))
+        fused = weighted.sum(dim=1)
+        out = self.head(fused)
+        return ModelOutput(out.squeeze(-1) if self.task == "cox" else out, attention)
+
+
+def mute(mask: torch.Tensor, active: Sequence[str]) -> torch.Tensor:
+    """Mask with every modality not in `active` switched off (the paper's 'muting' for unimodal training)."""
+    unknown = set(active) - set(MODALITIES)
+    if unknown:
+        raise MmdlmError(f"unknown modality {sorted(unknown)}; known: {list(MODALITIES)}", field="modalities")
+    keep = torch.tensor([m in active for m in MODALITIES], dtype=torch.bool, device=mask.device)
+    return mask.to(torch.bool) & keep
+
+
+def build_model(cfg_model, n_genomic: int, task: Task) -> MultimodalNet:
+    """MultimodalNet from a ModelConfig section."""
+    return MultimodalNet(
+        n_genomic=n_genomic, task=task, width=cfg_model.width, dropout=cfg_model.dropout,
+        backbone=cfg_model.backbone, pretrained=cfg_model.pretrained, pretrained_path=cfg_model.pretrained_path,
+    )

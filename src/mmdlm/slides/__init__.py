@@ -1,0 +1,1 @@
+"""mmdlm.slides"""
