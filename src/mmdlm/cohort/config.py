@@ -1,18 +1,13 @@
-"""Config sections owned by mmdlm.cohort: the synthetic cohort and ingest."""
+"""Config section owned by mmdlm.cohort (ingest); the synthetic cohort's section lives in cohort/synth."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from mmdlm.cohort.synth.config import SynthConfig
 from mmdlm.config_base import StrictModel
 
-
-class SynthConfig(StrictModel):
-    """Synthetic demo cohort: size and seed (further knobs live with the generator)."""
-
-    patients: int = 120
-    seed: int = 0
-    mri_fraction: float = 31 / 230
+__all__ = ["IngestConfig", "SynthConfig"]
 
 
 class IngestConfig(StrictModel):

@@ -1,0 +1,1 @@
+"""mmdlm.cohort.synth: the synthetic ccRCC demo cohort writer (study files, slides, radiology, truth)."""
