@@ -26,7 +26,7 @@ def _fmt(x: Any, digits: int = 3) -> str:
 def _fmtp(p: Any) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "n/a"
-    return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
+    return f"{p:.2e}" if p < 1e-3 else f"{p:.3g}"
 
 
 def _pct(x: float) -> str:

@@ -22,7 +22,7 @@ def _png(fig) -> bytes:
 
 def km_figure(km: Mapping) -> bytes:
     """Kaplan-Meier step curves with CI bands, log-rank p in the title and a numbers-at-risk table below."""
-    fig, (ax, tab) = plt.subplots(2, 1, figsize=(6.4, 5.0), gridspec_kw={"height_ratios": [4, 1]})
+    fig, (ax, tab) = plt.subplots(2, 1, figsize=(6.4, 5.4), gridspec_kw={"height_ratios": [4, 1.2], "hspace": 0.55})
     for i, g in enumerate(km["groups"]):
         colour = PALETTE[i % len(PALETTE)]
         ax.step(g["timeline"], g["survival"], where="post", color=colour, label=f"{g['label']} (n={g.get('n', '?')})")
