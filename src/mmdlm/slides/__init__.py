@@ -1,1 +1,46 @@
-"""mmdlm.slides"""
+"""mmdlm.slides: open whole-slide images (OpenSlide), choose pyramid levels for a magnification, detect
+tissue, tile at several magnifications into a resumable HDF5 tile store (docs/formats/tiles.md).
+
+Public API (imported lazily so `mmdlm.config` stays light):
+    open_slide(path) -> SlideReader
+    tissue_mask(slide, cfg=None) -> TissueMask
+    tile_geometry(slide, magnification, tile_size) -> TileGeometry
+    tile_grid(slide, magnification, tile_size, tissue_fraction, *, mask=None, cfg=None) -> int64 [N, 2]
+    read_tile(slide, xy, magnification, tile_size) -> uint8 [S, S, 3]
+    tile_slides(slides, out_dir, cfg, seed=0, workers=None, progress=True) -> summary dict
+    open_store(path) -> TileStore;  read_index(tiles_dir) -> DataFrame
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "open_slide": "reader",
+    "SlideReader": "reader",
+    "mpp_for_magnification": "reader",
+    "tissue_mask": "tissue",
+    "TissueMask": "tissue",
+    "tile_geometry": "levels",
+    "TileGeometry": "levels",
+    "tile_grid": "grid",
+    "read_tile": "grid",
+    "tissue_fractions": "grid",
+    "tile_slides": "pipeline",
+    "tile_slide": "pipeline",
+    "read_slides_csv": "pipeline",
+    "open_store": "store",
+    "TileStore": "store",
+    "read_index": "store",
+    "store_path": "store",
+    "TilingConfig": "config",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"mmdlm.slides.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'mmdlm.slides' has no attribute {name!r}")

@@ -1,0 +1,443 @@
+"""Tile a cohort's slides into TILES/ (docs/formats/tiles.md): resumable, parallel, atomic per slide."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
+from mmdlm.errors import MmdlmError
+from mmdlm.slides.config import TilingConfig
+from mmdlm.slides.grid import read_tile_at, tile_grid
+from mmdlm.slides.levels import TileGeometry, tile_geometry
+from mmdlm.slides.qc import write_qc
+from mmdlm.slides.reader import SlideReader, open_slide
+from mmdlm.slides.store import (
+    INDEX_COLUMNS,
+    SlideIdentity,
+    TileStoreWriter,
+    content_hash,
+    open_store,
+    params_hash,
+    store_path,
+)
+from mmdlm.slides.tissue import blur_score, tissue_mask
+
+SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
+#: Tiles written to HDF5 per call when streaming (bounds memory on uncapped slides).
+_WRITE_BATCH = 64
+#: Temporary names left by mmdlm.atomic: .<final>.tmp-<pid>-<hex>
+_TMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
+
+
+def mag_label(magnification: float) -> str:
+    """'10x' for 10.0, '2.5x' for 2.5 (keys of per-magnification counts)."""
+    return f"{float(magnification):g}x"
+
+
+def _check_slide_id(slide_id: str, row: int) -> None:
+    bad = (
+        not slide_id
+        or slide_id in {".", ".."}
+        or slide_id.startswith(".")
+        or any(c in slide_id for c in "/\\\0")
+    )
+    if bad:
+        raise MmdlmError("slide_id cannot be used as a file name", row=row, field="slide_id")
+
+
+def _sample_order(n: int, cap: int | None, seed: int, slide_id: str, magnification: float) -> np.ndarray:
+    """Order in which grid tiles are read: row-major, or a seeded permutation when a cap samples them."""
+    if cap is None or cap >= n:
+        return np.arange(n)
+    rng = np.random.default_rng([int(seed), zlib.crc32(slide_id.encode()), round(magnification * 1000)])
+    return rng.permutation(n)
+
+
+def _tile_magnification(
+    slide: SlideReader,
+    geometry: TileGeometry,
+    coords: np.ndarray,
+    writer: TileStoreWriter,
+    cfg: TilingConfig,
+    seed: int,
+    slide_id: str,
+) -> tuple[np.ndarray, int]:
+    """Read, filter and write one magnification's tiles;
+    returns (kept coords row-major, tiles dropped as blurred)."""
+    cap = cfg.max_tiles_per_slide
+    sampled = cap is not None and cap < len(coords)
+    order = _sample_order(len(coords), cap, seed, slide_id, geometry.magnification)
+    kept_idx: list[int] = []
+    kept_tiles: list[np.ndarray] = []
+    n_blurred = 0
+    for i in order:
+        tile = read_tile_at(slide, coords[i], geometry)
+        if cfg.blur_threshold > 0 and blur_score(tile) < cfg.blur_threshold:
+            n_blurred += 1
+            continue
+        kept_idx.append(int(i))
+        kept_tiles.append(tile)
+        if sampled:
+            if len(kept_idx) == cap:
+                break
+        elif len(kept_tiles) == _WRITE_BATCH:
+            writer.append(geometry.magnification, np.stack(kept_tiles), coords[kept_idx[-len(kept_tiles) :]])
+            kept_tiles = []
+    if sampled:  # store row-major like the uncapped case
+        ranks = np.argsort(kept_idx, kind="stable")
+        kept_idx = [kept_idx[r] for r in ranks]
+        kept_tiles = [kept_tiles[r] for r in ranks]
+    if kept_tiles:
+        writer.append(geometry.magnification, np.stack(kept_tiles), coords[kept_idx[-len(kept_tiles) :]])
+    return coords[np.asarray(kept_idx, dtype=np.int64)].reshape(-1, 2), n_blurred
+
+
+def _fresh_counts(final: Path, identity: dict[str, Any], cfg: TilingConfig) -> dict[str, int] | None:
+    """Tile counts of an existing store if it is complete and
+    matches `identity`; None if stale or unreadable."""
+    try:
+        with open_store(final) as store:
+            attrs = store.identity
+            if any(attrs.get(k) != v for k, v in identity.items()):
+                return None
+            return {mag_label(m): store.n_tiles(m) for m in cfg.magnifications}
+    except (MmdlmError, OSError, KeyError):
+        return None
+
+
+def tile_slide(
+    slide_id: str, patient_id: str, path: str | Path, out_dir: Path, cfg: TilingConfig, seed: int = 0
+) -> dict[str, Any]:
+    """Tile one slide into out_dir/<slide_id>.h5 (+ qc/<slide_id>.png) unless a fresh store exists.
+
+    Returns {slide_id, status: done|fresh|redone|failed, reason, n_tiles: {'10x': n, ...}, warnings, seconds}.
+    """
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    final = store_path(out_dir, slide_id)
+    result: dict[str, Any] = {
+        "slide_id": slide_id,
+        "patient_id": patient_id,
+        "path": str(path),
+        "status": "failed",
+        "reason": None,
+        "n_tiles": {},
+        "n_blurred": {},
+        "warnings": [],
+    }
+    try:
+        expected = {
+            "slide_id": slide_id,
+            "patient_id": patient_id,
+            "content_hash": content_hash(path),
+            "params_hash": params_hash(cfg, seed),
+        }
+        existed = final.exists()
+        counts = _fresh_counts(final, expected, cfg) if existed else None
+        if counts is not None:
+            result.update(status="fresh", n_tiles=counts)
+        else:
+            if existed:  # stale: remove it now so no later stage can trust it, even if this slide now fails
+                final.unlink(missing_ok=True)
+                (out_dir / "qc" / f"{slide_id}.png").unlink(missing_ok=True)
+            with open_slide(path) as slide:
+                _tile_into(slide, final, out_dir / "qc" / f"{slide_id}.png", expected, cfg, seed, result)
+            result["status"] = "redone" if existed else "done"
+    except (MmdlmError, OSError) as exc:
+        result["reason"] = exc.one_line() if isinstance(exc, MmdlmError) else f"{path}: {exc}"
+    n = result["n_tiles"]
+    if result["status"] != "failed":
+        if n and all(v == 0 for v in n.values()):
+            result["warnings"].append(f"slide {slide_id}: no tissue tiles at any magnification (skipped)")
+        else:
+            result["warnings"] += [
+                f"slide {slide_id}: no tissue tiles at {k}" for k, v in n.items() if v == 0
+            ]
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _tile_into(
+    slide: SlideReader,
+    final: Path,
+    qc_path: Path,
+    expected: dict[str, Any],
+    cfg: TilingConfig,
+    seed: int,
+    result: dict[str, Any],
+) -> None:
+    mpp = slide.mpp
+    geometries = [tile_geometry(slide, m, cfg.tile_size) for m in cfg.magnifications]
+    mask = tissue_mask(slide, cfg)
+    identity = SlideIdentity(
+        slide_id=expected["slide_id"],
+        patient_id=expected["patient_id"],
+        slide_path=str(Path(slide.path).resolve()),
+        width=slide.dimensions[0],
+        height=slide.dimensions[1],
+        mpp_x=mpp.x,
+        mpp_y=mpp.y,
+        mpp_source=mpp.source,
+        vendor=slide.vendor,
+        content_hash=expected["content_hash"],
+        params_hash=expected["params_hash"],
+        params_json=cfg.model_dump_json(exclude={"workers"}),
+    )
+    kept: list[tuple[np.ndarray, int]] = []
+    with atomic_path(final) as tmp:
+        with TileStoreWriter(tmp, identity, cfg.compression) as writer:
+            for geometry in geometries:
+                writer.add_magnification(geometry)
+                coords = tile_grid(
+                    slide, geometry.magnification, cfg.tile_size, cfg.tissue_fraction, mask=mask
+                )
+                kept_coords, n_blurred = _tile_magnification(
+                    slide, geometry, coords, writer, cfg, seed, expected["slide_id"]
+                )
+                kept.append((kept_coords, geometry.level0_size))
+                result["n_tiles"][mag_label(geometry.magnification)] = len(kept_coords)
+                result["n_blurred"][mag_label(geometry.magnification)] = n_blurred
+        # the QC image lands first: a store under its final name always has its QC image
+        write_qc(qc_path, mask.thumbnail, kept, cfg.qc_max_side)
+
+
+def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> dict[str, Any]:
+    return tile_slide(*args)
+
+
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete temporary files left in out_dir and out_dir/qc by killed runs (their process is gone)."""
+    removed = []
+    for folder in (out_dir, out_dir / "qc"):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            match = _TMP_NAME.match(entry.name)
+            if match is None or _pid_alive(int(match.group(1))):
+                continue
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_slides_table(slides: pd.DataFrame) -> pd.DataFrame:
+    """Validate the slides table (slide_id, patient_id, path; unique IDs usable as file names)."""
+    missing = [c for c in SLIDE_COLUMNS if c not in slides.columns]
+    if missing:
+        raise MmdlmError("slides table lacks columns", field=",".join(missing))
+    table = slides.loc[:, list(SLIDE_COLUMNS)].astype(str).reset_index(drop=True)
+    for row, slide_id in enumerate(table["slide_id"], start=1):
+        _check_slide_id(slide_id, row)
+    dup = table["slide_id"][table["slide_id"].duplicated()]
+    if len(dup):
+        raise MmdlmError(f"duplicate slide_id {dup.iloc[0]!r}", field="slide_id")
+    return table
+
+
+def tile_slides(
+    slides: pd.DataFrame,
+    out_dir: str | Path,
+    cfg: TilingConfig,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Tile every slide (columns slide_id, patient_id, path) into out_dir; returns the summary (also written
+    to out_dir/summary.json). Fresh stores are skipped, stale ones redone, failed slides
+    listed (not raised)."""
+    from mmdlm.rundir import run_lock
+
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    table = check_slides_table(slides)
+    workers = cfg.workers if workers is None else workers
+    if workers < 1:
+        raise MmdlmError("workers must be at least 1", field="workers")
+    jobs = [(r.slide_id, r.patient_id, r.path, out_dir, cfg, seed) for r in table.itertuples()]
+    with run_lock(out_dir):
+        (out_dir / "qc").mkdir(exist_ok=True)
+        remove_stale_temporaries(out_dir)
+        results = _run_jobs(jobs, workers, progress)
+        summary = _summarise(results, cfg, seed, workers, time.perf_counter() - t0)
+        _write_index(out_dir, results, cfg)
+        write_json_atomic(out_dir / "summary.json", summary)
+    return summary
+
+
+def _run_jobs(jobs: list[tuple], workers: int, progress: bool) -> list[dict[str, Any]]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    results: dict[str, dict[str, Any]] = {}
+    bar = Progress(
+        TextColumn("tiling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        disable=not progress,
+    )
+    with bar:
+        task = bar.add_task("", total=len(jobs))
+
+        def record(res: dict[str, Any]) -> None:
+            results[res["slide_id"]] = res
+            bar.update(task, advance=1, description=f"{res['slide_id']} {res['status']}")
+
+        if workers == 1 or len(jobs) <= 1:
+            for job in jobs:
+                record(_job(job))
+        else:
+            ctx = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+                futures = {pool.submit(_job, job): job for job in jobs}
+                for fut in as_completed(futures):
+                    job = futures[fut]
+                    try:
+                        record(fut.result())
+                    except BrokenProcessPool:
+                        record(
+                            {
+                                "slide_id": job[0],
+                                "patient_id": job[1],
+                                "path": job[2],
+                                "status": "failed",
+                                "reason": f"file {job[2]}: tiling process died (reader crash?)",
+                                "n_tiles": {},
+                                "n_blurred": {},
+                                "warnings": [],
+                                "seconds": None,
+                            }
+                        )
+    return [results[job[0]] for job in jobs]
+
+
+def _summarise(
+    results: list[dict[str, Any]], cfg: TilingConfig, seed: int, workers: int, seconds: float
+) -> dict[str, Any]:
+    by_status = {s: [r["slide_id"] for r in results if r["status"] == s] for s in ("done", "fresh", "redone")}
+    failed = [
+        {"slide_id": r["slide_id"], "path": r["path"], "reason": r["reason"]}
+        for r in results
+        if r["status"] == "failed"
+    ]
+    no_tissue = [
+        r["slide_id"]
+        for r in results
+        if r["status"] != "failed" and r["n_tiles"] and not any(r["n_tiles"].values())
+    ]
+    warnings = [w for r in results for w in r["warnings"]]
+    tiles = {
+        mag_label(m): sum(r["n_tiles"].get(mag_label(m), 0) for r in results) for m in cfg.magnifications
+    }
+    return {
+        "slides": len(results),
+        "done": by_status["done"],
+        "skipped_fresh": by_status["fresh"],
+        "redone_stale": by_status["redone"],
+        "failed": failed,
+        "no_tissue": no_tissue,
+        "counts": {
+            "done": len(by_status["done"]),
+            "skipped_fresh": len(by_status["fresh"]),
+            "redone_stale": len(by_status["redone"]),
+            "failed": len(failed),
+            "no_tissue": len(no_tissue),
+            "warnings": len(warnings),
+        },
+        "tiles": tiles,
+        "warnings": warnings,
+        "per_slide": {
+            r["slide_id"]: {
+                "status": r["status"],
+                "n_tiles": r["n_tiles"],
+                "n_blurred": r.get("n_blurred", {}),
+                "seconds": r["seconds"],
+            }
+            for r in results
+        },
+        "params_hash": params_hash(cfg, seed),
+        "seed": seed,
+        "workers": workers,
+        "seconds": round(seconds, 2),
+    }
+
+
+def _write_index(out_dir: Path, results: list[dict[str, Any]], cfg: TilingConfig) -> None:
+    """index.csv: one row per (slide, magnification) with at least one tile; paths relative to out_dir."""
+    rows = []
+    for r in results:
+        if r["status"] == "failed":
+            continue
+        for m in cfg.magnifications:
+            n = r["n_tiles"].get(mag_label(m), 0)
+            if n > 0:
+                rows.append(
+                    {
+                        "slide_id": r["slide_id"],
+                        "patient_id": r["patient_id"],
+                        "magnification": float(m),
+                        "n_tiles": n,
+                        "path": f"{r['slide_id']}.h5",
+                    }
+                )
+    write_text_atomic(
+        out_dir / "index.csv", pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).to_csv(index=False)
+    )
+
+
+def read_slides_csv(cohort_dir: str | Path) -> pd.DataFrame:
+    """COHORT/slides.csv (patient_id, slide_id, path) as strings; relative paths resolve against COHORT
+    and may not escape it. (Stand-in until mmdlm.cohort's manifest loader provides the slides table.)"""
+    cohort_dir = Path(cohort_dir)
+    path = cohort_dir / "slides.csv"
+    if not path.is_file():
+        raise MmdlmError("slides table not found (run `mmdlm ingest` first)", file=path)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise MmdlmError(f"not a readable CSV ({exc.__class__.__name__})", file=path) from None
+    missing = [c for c in SLIDE_COLUMNS if c not in table.columns]
+    if missing:
+        raise MmdlmError("slides table lacks columns", file=path, field=",".join(missing))
+    root = cohort_dir.resolve()
+    resolved = []
+    for row, (patient, raw) in enumerate(zip(table["patient_id"], table["path"], strict=True), start=2):
+        if not raw.strip():
+            raise MmdlmError("empty slide path", file=path, row=row, patient=patient, field="path")
+        p = Path(raw)
+        if not p.is_absolute():
+            p = (root / p).resolve()
+            if not p.is_relative_to(root):
+                raise MmdlmError(
+                    "relative slide path escapes the cohort folder",
+                    file=path,
+                    row=row,
+                    patient=patient,
+                    field="path",
+                )
+        resolved.append(str(p))
+    table["path"] = resolved
+    return table

@@ -1,0 +1,243 @@
+"""The tile store: one HDF5 file per slide (docs/formats/tiles.md), its identity hashes, and the index.
+
+Reading (what the training data loaders use):
+
+    store = open_store(TILES / "S1.h5")
+    tiles = store.tiles(10)          # h5py dataset uint8 [N, S, S, 3]; tiles[i] reads one chunk (one tile)
+    xy = store.coords(10)            # int64 [N, 2] level-0 (x, y)
+    store.identity["content_hash"]
+
+Open the store inside each DataLoader worker (h5py handles must not cross a fork).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from mmdlm.errors import MmdlmError
+from mmdlm.slides.config import TilingConfig
+from mmdlm.slides.levels import TileGeometry
+
+#: Version of the on-disk layout; part of params_hash so a layout change makes old stores stale.
+FORMAT_VERSION = 1
+INDEX_COLUMNS = ("slide_id", "patient_id", "magnification", "n_tiles", "path")
+#: Bytes hashed at each end of a slide file for its content hash.
+_HASH_BYTES = 1 << 20
+#: Config fields that do not change a store's content.
+_NOT_HASHED = frozenset({"workers"})
+
+
+def mag_key(magnification: float | str) -> str:
+    """HDF5 group name of a magnification: 10 -> 'mag_10x', 2.5 -> 'mag_2.5x' ('10x' works too)."""
+    if isinstance(magnification, str):
+        text = magnification.removeprefix("mag_").removesuffix("x")
+        magnification = float(text)
+    return f"mag_{float(magnification):g}x"
+
+
+def content_hash(path: str | Path) -> str:
+    """Fast identity of a slide file: sha256 of its size, mtime and first and last MiB (hex, 32 chars)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+        digest = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode())
+        with path.open("rb") as fh:
+            digest.update(fh.read(_HASH_BYTES))
+            if st.st_size > _HASH_BYTES:
+                fh.seek(max(_HASH_BYTES, st.st_size - _HASH_BYTES))
+                digest.update(fh.read(_HASH_BYTES))
+    except OSError as exc:
+        raise MmdlmError(f"cannot read slide file ({exc.strerror or exc})", file=path) from None
+    return digest.hexdigest()[:32]
+
+
+def params_hash(cfg: TilingConfig, seed: int) -> str:
+    """Hash of everything that determines a store's tiles: the tiling config (not `workers`), the layout
+    version, and the seed when tiles are sampled (max_tiles_per_slide set)."""
+    params: dict[str, Any] = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_HASHED}
+    params["format_version"] = FORMAT_VERSION
+    params["seed"] = int(seed) if cfg.max_tiles_per_slide is not None else None
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class SlideIdentity:
+    """Root attributes of a store: which slide, which parameters."""
+
+    slide_id: str
+    patient_id: str
+    slide_path: str
+    width: int
+    height: int
+    mpp_x: float
+    mpp_y: float
+    mpp_source: str
+    vendor: str
+    content_hash: str
+    params_hash: str
+    params_json: str
+    format_version: int = FORMAT_VERSION
+
+
+class TileStoreWriter:
+    """Writes one slide's store into an (already temporary) path; tiles are appended per magnification."""
+
+    def __init__(self, path: Path, identity: SlideIdentity, compression: str = "none") -> None:
+        self._file = h5py.File(path, "w", libver="latest")
+        for key, value in identity.__dict__.items():
+            self._file.attrs[key] = value
+        self._compression = None if compression == "none" else compression
+        self._opts: dict[str, Any] = {"compression_opts": 1} if compression == "gzip" else {}
+
+    def add_magnification(self, geometry: TileGeometry) -> str:
+        """Create group mag_<m>x with empty, growable tiles/coords datasets and the geometry as attrs."""
+        key = mag_key(geometry.magnification)
+        group = self._file.create_group(key)
+        s = geometry.tile_size
+        group.create_dataset(
+            "tiles",
+            shape=(0, s, s, 3),
+            maxshape=(None, s, s, 3),
+            dtype=np.uint8,
+            chunks=(1, s, s, 3),
+            compression=self._compression,
+            **self._opts,
+        )
+        group.create_dataset("coords", shape=(0, 2), maxshape=(None, 2), dtype=np.int64, chunks=(1024, 2))
+        for name, value in geometry.__dict__.items():
+            group.attrs[name] = value
+        group.attrs["n_tiles"] = 0
+        return key
+
+    def append(self, magnification: float, tiles: np.ndarray, coords: np.ndarray) -> None:
+        """Append tiles uint8 [n, S, S, 3] with their level-0 coords int64 [n, 2]."""
+        if len(tiles) == 0:
+            return
+        group = self._file[mag_key(magnification)]
+        n0 = group["tiles"].shape[0]
+        n1 = n0 + len(tiles)
+        group["tiles"].resize(n1, axis=0)
+        group["coords"].resize(n1, axis=0)
+        group["tiles"][n0:n1] = tiles
+        group["coords"][n0:n1] = coords
+        group.attrs["n_tiles"] = n1
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._file.close()
+
+    def __enter__(self) -> TileStoreWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TileStore:
+    """Read access to one slide's store. `tiles(mag)` is the h5py dataset (index it for random access)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._file = h5py.File(self.path, "r")
+        except (OSError, ValueError) as exc:
+            raise MmdlmError(f"not a readable tile store ({exc})", file=self.path) from None
+        version = self._file.attrs.get("format_version")
+        if version is None or int(version) != FORMAT_VERSION:
+            self._file.close()
+            raise MmdlmError(
+                f"tile store format version {version}, expected {FORMAT_VERSION}",
+                file=self.path,
+                field="format_version",
+            )
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """Root attributes: slide_id, patient_id, slide_path, width, height, mpp_x, mpp_y, hashes, ..."""
+        return {k: _py(v) for k, v in self._file.attrs.items()}
+
+    @property
+    def magnifications(self) -> list[float]:
+        """Magnifications stored, in the order of the config."""
+        groups = [g for g in self._file if g.startswith("mag_")]
+        return sorted((float(g.removeprefix("mag_").removesuffix("x")) for g in groups), reverse=True)
+
+    def _group(self, magnification: float | str) -> h5py.Group:
+        key = mag_key(magnification)
+        if key not in self._file:
+            raise MmdlmError(
+                f"no tiles at {key.removeprefix('mag_')} in this store", file=self.path, field=key
+            )
+        return self._file[key]
+
+    def tiles(self, magnification: float | str) -> h5py.Dataset:
+        """Tiles uint8 [N, S, S, 3] (an h5py dataset: `store.tiles(10)[i]` reads tile i only)."""
+        return self._group(magnification)["tiles"]
+
+    def coords(self, magnification: float | str) -> np.ndarray:
+        """Level-0 (x, y) of each tile's top-left corner, int64 [N, 2]."""
+        return self._group(magnification)["coords"][()]
+
+    def geometry(self, magnification: float | str) -> dict[str, Any]:
+        """The group's attrs: magnification, tile_size, level, level_downsample, level0_size, effective_mpp"""
+        return {k: _py(v) for k, v in self._group(magnification).attrs.items()}
+
+    def n_tiles(self, magnification: float | str) -> int:
+        """Number of tiles stored at a magnification."""
+        return int(self._group(magnification)["tiles"].shape[0])
+
+    def close(self) -> None:
+        """Close the HDF5 file."""
+        self._file.close()
+
+    def __enter__(self) -> TileStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _py(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode()
+    return value
+
+
+def open_store(path: str | Path) -> TileStore:
+    """Open a slide's tile store for reading; MmdlmError naming the file if it is not a valid store."""
+    path = Path(path)
+    if not path.is_file():
+        raise MmdlmError("tile store not found", file=path)
+    return TileStore(path)
+
+
+def store_path(tiles_dir: str | Path, slide_id: str) -> Path:
+    """Where the store of `slide_id` lives: TILES/<slide_id>.h5."""
+    return Path(tiles_dir) / f"{slide_id}.h5"
+
+
+def read_index(tiles_dir: str | Path) -> pd.DataFrame:
+    """TILES/index.csv as a DataFrame (slide_id, patient_id, magnification, n_tiles, path absolute)."""
+    tiles_dir = Path(tiles_dir)
+    path = tiles_dir / "index.csv"
+    if not path.is_file():
+        raise MmdlmError("tile index not found (run `mmdlm tile` first)", file=path)
+    df = pd.read_csv(path, dtype={"slide_id": str, "patient_id": str, "path": str}, keep_default_na=False)
+    missing = [c for c in INDEX_COLUMNS if c not in df.columns]
+    if missing:
+        raise MmdlmError("tile index lacks columns", file=path, field=",".join(missing))
+    df["magnification"] = df["magnification"].astype(float)
+    df["n_tiles"] = df["n_tiles"].astype(int)
+    df["path"] = [str(p if os.path.isabs(p) else (tiles_dir / p).resolve()) for p in df["path"]]
+    return df
