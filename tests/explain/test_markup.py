@@ -1,0 +1,128 @@
+"""Sliding-window markup on the real CMU-1-Small-Region slide: exactly the tissue tiles, valid QuPath GeoJSON,
+a PNG of the thumbnail's size; and the fixed-context scorer equals the plain fused forward pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mmdlm.explain.config import ExplainConfig
+from mmdlm.explain.markup import TileScorer
+from mmdlm.explain.qupath import geojson_errors
+from mmdlm.explain.wsi import MarkupResult, markup_slide
+from mmdlm.modalities import MODALITIES
+from mmdlm.model import MultimodalNet
+from mmdlm.slides.grid import tile_grid
+from mmdlm.slides.reader import open_slide
+from mmdlm.slides.tissue import slide_thumbnail
+
+TILE = 64
+FRACTION = 0.5
+
+
+@pytest.fixture(scope="module")
+def slide_path(shared_data: Path) -> Path:
+    return shared_data / "slides" / "CMU-1-Small-Region.svs"
+
+
+@pytest.fixture(scope="module")
+def model() -> MultimodalNet:
+    torch.manual_seed(0)
+    return MultimodalNet(4, task="5yss", width=16, pretrained="none").eval()
+
+
+@pytest.fixture(scope="module")
+def markup(model: MultimodalNet, slide_path: Path, tmp_path_factory: pytest.TempPathFactory) -> MarkupResult:
+    cfg = ExplainConfig(markup_batch_size=32, markup_workers=1, thumbnail_max_side=512)
+    context = {"radiology": torch.randn(1, 3, 48, 48, generator=torch.Generator().manual_seed(2)),
+               "genomics": torch.tensor([[1.0, 0.0, 1.0, 0.0]])}
+    return markup_slide(model, slide_path, tmp_path_factory.mktemp("markup"), "cmu1", tile_size=TILE,
+                        tissue_fraction=FRACTION, context=context, cfg=cfg)
+
+
+def test_markup_covers_exactly_the_tissue_tiles(markup: MarkupResult, slide_path: Path) -> None:
+    with open_slide(slide_path) as slide:
+        expected = tile_grid(slide, 10.0, TILE, FRACTION)
+    assert len(expected) > 20
+    assert {tuple(c) for c in markup.scores.coords} == {tuple(c) for c in expected}
+    assert len(markup.scores.scores) == len(expected)
+    assert np.isfinite(markup.scores.scores).all()
+    assert ((markup.scores.scores >= 0) & (markup.scores.scores <= 1)).all()  # p(deceased)
+    geo = json.loads(markup.geojson.read_text())
+    assert len(geo["features"]) == len(expected)
+    feature_xy = {tuple(f["geometry"]["coordinates"][0][0]) for f in geo["features"]}
+    assert feature_xy == {tuple(c) for c in expected}
+
+
+def test_geojson_is_valid_and_inside_the_slide(markup: MarkupResult, slide_path: Path) -> None:
+    geojson = pytest.importorskip("geojson")  # python-geojson: an independent RFC 7946 validator
+    text = markup.geojson.read_text()
+    obj = geojson.loads(text)
+    assert obj.is_valid, obj.errors()
+    with open_slide(slide_path) as slide:
+        width, height = slide.dimensions
+    raw = json.loads(text)
+    assert geojson_errors(raw, width, height) == []
+    side = markup.scores.level0_size
+    assert side == 128  # 10x on a 0.499 um/px slide: 64 px tiles span ~128 level-0 px
+    for feat in raw["features"]:
+        ring = np.asarray(feat["geometry"]["coordinates"][0])
+        assert ring.shape == (5, 2) and (ring[0] == ring[-1]).all()
+        assert ring[:, 0].min() >= 0 and ring[:, 1].min() >= 0
+        assert ring[:, 0].max() <= width and ring[:, 1].max() <= height
+        assert np.ptp(ring[:, 0]) == side and np.ptp(ring[:, 1]) == side
+        props = feat["properties"]
+        assert props["objectType"] == "tile"
+        assert props["classification"]["name"] in ("alive", "deceased")
+        assert len(props["classification"]["color"]) == 3
+        p = props["measurements"]["p_dead"]
+        assert props["measurements"]["certainty"] == pytest.approx(max(p, 1 - p), abs=1e-6)
+        assert props["classification"]["name"] == ("deceased" if p >= 0.5 else "alive")
+
+
+def test_png_has_the_thumbnails_size(markup: MarkupResult, slide_path: Path) -> None:
+    with open_slide(slide_path) as slide:
+        thumb = slide_thumbnail(slide, slide.mpp.x, 512)
+    with Image.open(markup.png) as img:
+        assert img.size == (thumb.rgb.shape[1], thumb.rgb.shape[0])
+        drawn = np.asarray(img.convert("RGB"))
+    assert max(drawn.shape[:2]) == 512
+    # tiles are tinted, the rest of the thumbnail is left as it was
+    changed = np.abs(drawn.astype(int) - thumb.rgb.astype(int)).sum(-1) > 0
+    x, y = markup.scores.coords[0]
+    cx, cy = int((x + 64) * thumb.scale_x), int((y + 64) * thumb.scale_y)
+    assert changed[cy, cx]
+    assert changed.mean() < 0.9
+    assert markup.figure.is_file() and markup.summary.is_file()
+    summary = json.loads(markup.summary.read_text())
+    assert summary["n_tiles"] == len(markup.scores.coords)
+    assert sum(summary["classes"].values()) == summary["n_tiles"]
+    assert summary["context"] == ["radiology", "genomics"]
+
+
+def test_fixed_context_scorer_equals_the_fused_forward(model: MultimodalNet) -> None:
+    gen = torch.Generator().manual_seed(3)
+    tiles = torch.randn(5, 3, TILE, TILE, generator=gen)
+    context = {"tile_5x": torch.randn(1, 3, TILE, TILE, generator=gen),
+               "genomics": torch.rand(1, 4, generator=gen)}
+    scorer = TileScorer(model, "tile_10x", context)
+    got = scorer(tiles)
+    inputs = {"tile_10x": tiles, **{m: x.expand(5, *x.shape[1:]) for m, x in context.items()}}
+    mask = torch.tensor([[m in ("tile_10x", "tile_5x", "genomics") for m in MODALITIES]] * 5)
+    with torch.no_grad():
+        expected = torch.softmax(model(inputs, mask).out, dim=1)[:, 1]
+    assert torch.allclose(got, expected, atol=1e-5)
+    # the model's own branches are back in place after scoring
+    assert type(model.branches["tile_5x"]).__name__ == "ImageBranch"
+    # muted: the tile alone
+    muted = TileScorer(model, "tile_10x", None)(tiles)
+    alone = torch.tensor([[m == "tile_10x" for m in MODALITIES]] * 5)
+    with torch.no_grad():
+        expected_alone = torch.softmax(model({"tile_10x": tiles}, alone).out, dim=1)[:, 1]
+    assert torch.allclose(muted, expected_alone, atol=1e-5)
+    assert not torch.allclose(muted, got, atol=1e-4)
