@@ -310,7 +310,8 @@ def _run_jobs(jobs: list[tuple], workers: int, progress: bool) -> list[dict[str,
             for job in jobs:
                 record(_job(job))
         else:
-            ctx = multiprocessing.get_context("forkserver")
+            ctx = multiprocessing.get_context("forkserver")  # workers never inherit the progress thread
+            ctx.set_forkserver_preload(["mmdlm.slides.pipeline"])  # import once, fork per worker
             with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
                 futures = {pool.submit(_job, job): job for job in jobs}
                 for fut in as_completed(futures):
@@ -422,14 +423,14 @@ def read_slides_csv(cohort_dir: str | Path) -> pd.DataFrame:
     missing = [c for c in SLIDE_COLUMNS if c not in table.columns]
     if missing:
         raise MmdlmError("slides table lacks columns", file=path, field=",".join(missing))
-    root = cohort_dir.resolve()
+    root = Path(os.path.normpath(cohort_dir.absolute()))
     resolved = []
     for row, (patient, raw) in enumerate(zip(table["patient_id"], table["path"], strict=True), start=2):
         if not raw.strip():
             raise MmdlmError("empty slide path", file=path, row=row, patient=patient, field="path")
         p = Path(raw)
         if not p.is_absolute():
-            p = (root / p).resolve()
+            p = Path(os.path.normpath(root / p))  # lexical: a symlink inside the cohort may point anywhere
             if not p.is_relative_to(root):
                 raise MmdlmError(
                     "relative slide path escapes the cohort folder",

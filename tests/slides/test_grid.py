@@ -1,0 +1,131 @@
+"""Magnification -> level, tissue mask, tile grid and tile reading on the real Aperio slide and synthetic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage.color import rgb2hsv
+
+from mmdlm.errors import MmdlmError
+from mmdlm.slides import open_slide, read_tile, tile_geometry, tile_grid, tissue_mask
+from mmdlm.slides.config import TilingConfig
+from mmdlm.slides.grid import grid_coords
+from mmdlm.slides.tiff_writer import write_array_tiff
+
+
+def stained_fraction(tile: np.ndarray) -> float:
+    """Independent of the mask code: share of pixels with HSV saturation above 0.15 (stain, not glass)."""
+    return float((rgb2hsv(tile)[..., 1] > 0.15).mean())
+
+
+@pytest.mark.parametrize(("magnification", "mpp"), [(10.0, 1.0), (5.0, 2.0)])
+def test_real_slide_tiles_at_10x_and_5x(cmu_slide: Path, magnification: float, mpp: float) -> None:
+    with open_slide(cmu_slide) as slide:
+        geometry = tile_geometry(slide, magnification, 224)
+        # single-level 0.499 um/px slide: read at level 0 and downsample ~2x (10x) or ~4x (5x)
+        assert geometry.level == 0 and geometry.needs_resize
+        assert geometry.level0_size == round(224 * mpp / 0.499)
+        assert geometry.effective_mpp == pytest.approx(mpp, rel=0.002)
+        mask = tissue_mask(slide)
+        coords = tile_grid(slide, magnification, 224, 0.5, mask=mask)
+        everything = grid_coords(*slide.dimensions, geometry.level0_size)
+        tiles = np.stack([read_tile(slide, xy, magnification, 224) for xy in everything])
+    assert coords.dtype == np.int64 and coords.ndim == 2 and coords.shape[1] == 2
+    assert len(coords) >= 3  # tiles found
+    # inside the slide bounds, on the grid, unique, row-major
+    assert (coords >= 0).all()
+    assert (coords[:, 0] + geometry.level0_size <= 2220).all() and (
+        coords[:, 1] + geometry.level0_size <= 2967
+    ).all()
+    assert (coords % geometry.level0_size == 0).all()
+    assert len({tuple(c) for c in coords.tolist()}) == len(coords)
+    assert np.array_equal(coords, coords[np.lexsort((coords[:, 0], coords[:, 1]))])
+    # tile size right
+    assert tiles.shape[1:] == (224, 224, 3) and tiles.dtype == np.uint8
+    # on tissue: every kept tile is more stained than every rejected one, and mostly stained itself
+    kept = np.array([any((c == k).all() for k in coords) for c in everything])
+    stained = np.array([stained_fraction(t) for t in tiles])
+    assert stained[kept].min() > stained[~kept].max()
+    assert stained[kept].min() > 0.3 and stained[kept].mean() > 0.5
+    assert 0 < kept.sum() < len(everything)  # the slide has glass too
+
+
+def test_effective_mpp_matches_an_independent_downsample(cmu_slide: Path) -> None:
+    """A 10x tile is the level-0 region averaged over 2x2 blocks (0.499 -> ~1.0 um/px), not 1x1 or 4x4 ones.
+    Compared on the tile's first 64 px, where 449-vs-448 px drift stays below a quarter of a level-0 pixel."""
+    with open_slide(cmu_slide) as slide:
+        for xy in [(898, 898), (898, 1796)]:
+            tile = read_tile(slide, xy, 10.0, 224)[:64, :64].astype(np.float32)
+            region = slide.read_region(xy, 0, (256, 256)).astype(np.float32)
+            blocks2 = region[:128, :128].reshape(64, 2, 64, 2, 3).mean(axis=(1, 3))
+            blocks4 = region.reshape(64, 4, 64, 4, 3).mean(axis=(1, 3))
+            assert np.abs(tile - blocks2).mean() < 2.0
+            assert np.abs(tile - region[:64, :64]).mean() > 20.0  # 20x would look like this
+            assert np.abs(tile - blocks4).mean() > 20.0  # 5x would look like this
+
+
+def test_pyramid_level_choice(synthetic_slide: Path) -> None:
+    """0.25 um/px with downsamples 1, 4, 16: 10x (1.0 um/px) is exactly level 1; 5x reads level 1, halved;
+    2.5x is exactly level 2; 80x would need upsampling and is refused."""
+    with open_slide(synthetic_slide) as slide:
+        assert slide.level_downsamples == (1.0, 4.0, 16.0)
+        g10 = tile_geometry(slide, 10.0, 64)
+        assert (g10.level, g10.read_size, g10.level0_size, g10.needs_resize) == (1, 64, 256, False)
+        assert g10.effective_mpp == pytest.approx(1.0)
+        g5 = tile_geometry(slide, 5.0, 64)
+        assert (g5.level, g5.read_size, g5.level0_size, g5.needs_resize) == (1, 128, 512, True)
+        assert g5.effective_mpp == pytest.approx(2.0)
+        g25 = tile_geometry(slide, 2.5, 64)
+        assert (g25.level, g25.read_size, g25.needs_resize) == (2, 64, False)
+        g20 = tile_geometry(slide, 20.0, 64)
+        assert (g20.level, g20.read_size, g20.level0_size) == (0, 128, 128)
+        with pytest.raises(MmdlmError, match="finer than the slide") as exc:
+            tile_geometry(slide, 80.0, 64)
+        assert exc.value.field == "magnification" and exc.value.file == str(synthetic_slide)
+        tile = read_tile(slide, (512, 512), 10.0, 64)
+        assert tile.shape == (64, 64, 3)
+
+
+def test_synthetic_tiles_lie_on_the_known_tissue(synthetic_slide: Path, synthetic_rgb: np.ndarray) -> None:
+    truth = synthetic_rgb.min(axis=-1) < 240  # the generator's tissue
+    with open_slide(synthetic_slide) as slide:
+        mask = tissue_mask(slide)
+        for magnification in (10.0, 5.0):
+            geometry = tile_geometry(slide, magnification, 64)
+            coords = tile_grid(slide, magnification, 64, 0.5, mask=mask)
+            assert len(coords) > 0
+            s = geometry.level0_size
+            fractions = [truth[y : y + s, x : x + s].mean() for x, y in coords]
+            assert min(fractions) >= 0.4
+            rejected = [c for c in grid_coords(2048, 1536, s).tolist() if c not in coords.tolist()]
+            assert max(truth[y : y + s, x : x + s].mean() for x, y in rejected) <= 0.6
+
+
+def test_blank_slide_has_no_tissue(blank_slide: Path) -> None:
+    with open_slide(blank_slide) as slide:
+        mask = tissue_mask(slide)
+        assert not mask.mask.any()
+        assert len(tile_grid(slide, 10.0, 64, 0.5, mask=mask)) == 0
+
+
+def test_pen_marks_are_not_tissue(tmp_path: Path, synthetic_rgb: np.ndarray) -> None:
+    rgb = synthetic_rgb.copy()
+    rgb[100:160, 50:1950] = (30, 90, 200)  # a thick blue pen line across the glass
+    rgb[1400:1460, 50:1950] = (40, 160, 60)  # and a green one
+    path = write_array_tiff(tmp_path / "pen.tiff", rgb, mpp=0.25, downsamples=(1, 4, 16))
+    with open_slide(path) as slide:
+        with_filter = tissue_mask(slide)
+        without = tissue_mask(slide, TilingConfig(pen_filter=False))
+    scale = with_filter.scale_y
+    band = slice(int(100 * scale) + 1, int(160 * scale))
+    assert without.mask[band].mean() > 0.8  # the ink is saturated: without the filter it looks like tissue
+    assert with_filter.mask[band].mean() < 0.05
+    assert with_filter.pen_fraction > 0.02
+    # away from the ink (beyond the morphology's reach) the tissue is the same with and without the filter
+    away = np.ones(with_filter.mask.shape[0], bool)
+    for y0, y1 in ((100, 160), (1400, 1460)):
+        away[max(0, int(y0 * scale) - 4) : int(y1 * scale) + 5] = False
+    assert with_filter.mask[away].any()
+    np.testing.assert_array_equal(with_filter.mask[away], without.mask[away])

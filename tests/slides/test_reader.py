@@ -1,0 +1,69 @@
+"""open_slide: RGB regions, geometry and pixel size of real and synthetic slides; clear errors otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openslide
+import pytest
+
+from mmdlm.errors import MmdlmError
+from mmdlm.slides import open_slide
+from mmdlm.slides.reader import rgba_to_rgb
+from mmdlm.slides.tiff_writer import write_array_tiff
+
+
+def test_real_aperio_slide_geometry_and_mpp(cmu_slide: Path) -> None:
+    with open_slide(cmu_slide) as slide:
+        assert slide.dimensions == (2220, 2967)
+        assert slide.level_count == 1 and slide.level_downsamples == (1.0,)
+        assert slide.mpp.x == pytest.approx(0.499) and slide.mpp.y == pytest.approx(0.499)
+        assert slide.mpp.source == "openslide.mpp-x"
+        assert slide.vendor == "aperio"
+        region = slide.read_region((1000, 1500), 0, (64, 32))
+    assert region.shape == (32, 64, 3) and region.dtype == np.uint8
+    raw = np.asarray(openslide.OpenSlide(str(cmu_slide)).read_region((1000, 1500), 0, (64, 32)))
+    np.testing.assert_array_equal(region, raw[..., :3])  # opaque pixels: RGB is OpenSlide's RGB
+
+
+def test_transparent_pixels_become_white() -> None:
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0] = (10, 20, 30, 255)
+    rgb = rgba_to_rgb(rgba)
+    assert rgb[0, 0].tolist() == [10, 20, 30] and rgb[1, 1].tolist() == [255, 255, 255]
+
+
+def test_objective_power_gives_mpp_when_mpp_absent(tmp_path: Path, synthetic_rgb: np.ndarray) -> None:
+    header = "Aperio Image Library v10.0.0\n512x512 (256x256) JPEG/RGB Q=75|AppMag = 20|Filename = x"
+    path = write_array_tiff(
+        tmp_path / "ap.tiff", synthetic_rgb[:512, :512], mpp=None, downsamples=(1,), description=header
+    )
+    with open_slide(path) as slide:
+        assert openslide.PROPERTY_NAME_MPP_X not in slide.properties
+        assert slide.mpp.x == pytest.approx(0.5) and slide.mpp.source == "openslide.objective-power"
+
+
+def test_missing_mpp_and_objective_power_is_a_clear_error(no_mpp_slide: Path) -> None:
+    with open_slide(no_mpp_slide) as slide:
+        assert slide.dimensions == (512, 512)  # the slide itself opens
+        with pytest.raises(MmdlmError) as exc:
+            _ = slide.mpp
+    assert exc.value.file == str(no_mpp_slide)
+    assert "openslide.mpp-x" in exc.value.field and "objective-power" in exc.value.field
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.5, 0.99])
+def test_truncated_slide_is_an_error_naming_the_file(tmp_path: Path, cmu_slide: Path, keep: float) -> None:
+    data = cmu_slide.read_bytes()
+    path = tmp_path / "truncated.svs"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(MmdlmError) as exc:
+        open_slide(path)
+    assert exc.value.file == str(path) and "truncated or corrupt" in exc.value.message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(MmdlmError, match="not found") as exc:
+        open_slide(tmp_path / "nope.svs")
+    assert exc.value.file == str(tmp_path / "nope.svs")
