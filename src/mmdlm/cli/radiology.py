@@ -1,9 +1,48 @@
-"""`mmdlm radiology`: thin CLI over the library (being filled in by its package's owner)."""
+"""`mmdlm radiology`: the planes of maximum tumour diameter (or user-chosen images) into a radiology store."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
+
+from mmdlm.cli.common import CONFIG_OPTION, resolve_config
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the `radiology` command."""
+
+    @app.command("radiology")
+    def radiology(
+        cohort: Path = typer.Option(
+            ..., "--cohort", help="Cohort folder with radiology.csv (from `mmdlm ingest`)"
+        ),
+        out: Path = typer.Option(..., "--out", help="Radiology store folder (created; reruns resume)"),
+        config: Path = CONFIG_OPTION,
+        force: bool = typer.Option(False, "--force", help="Redo patients whose outputs are up to date"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary"),
+    ) -> None:
+        """Axial, coronal and sagittal images at the tumour's maximum diameter -> OUT/<patient>/*.png."""
+        from mmdlm.cohort.manifest import load_manifest
+        from mmdlm.errors import MmdlmError
+        from mmdlm.radiology.pipeline import extract_cohort
+
+        cfg = resolve_config(config)
+        table = load_manifest(cohort).radiology
+        summary = extract_cohort(table, out, cfg.radiology, progress=not quiet, force=force)
+        for warning in summary["warnings"]:
+            print(f"mmdlm: warning: {warning}", file=sys.stderr)
+        c = summary["counts"]
+        if not quiet:
+            typer.echo(
+                f"{summary['patients']} patients: {c['done']} extracted, {c['fresh']} fresh (skipped), "
+                f"{c['no_mask']} without mask, {c['failed']} failed; {summary['images']} images -> {out}"
+            )
+        if summary["failed"]:
+            first = summary["failed"][0]
+            raise MmdlmError(
+                f"{c['failed']} of {summary['patients']} patients failed, e.g. {first['reason']} "
+                "(all listed in summary.json)",
+                file=out / "summary.json",
+            )
