@@ -310,7 +310,7 @@ def load_manifest(cohort_dir: str | Path, *, check_files: bool = False) -> Manif
     apath = root / ALTERATIONS_FILE
     alterations = _read_csv(apath, ("patient_id",), optional=True)
     if alterations is None:
-        alterations = pd.DataFrame(columns=["patient_id", *features], dtype=str)
+        alterations = pd.DataFrame(columns=["patient_id", *(features or [])], dtype=str)
     columns = [c for c in alterations.columns if c != "patient_id"]
     if features is None:
         features = columns

@@ -11,7 +11,9 @@ from mmdlm.cohort.tables import read_table
 from mmdlm.errors import MmdlmError
 
 #: A TCGA barcode's patient part: project-TSS-participant, e.g. TCGA-B0-5081.
-TCGA_PATIENT = re.compile(r"(?<![A-Za-z0-9])(TCGA-[A-Za-z0-9]{2}-[A-Za-z0-9]{4})(?![A-Za-z0-9])")
+TCGA_PATIENT = re.compile(
+    r"(?<![A-Za-z0-9])(TCGA-[A-Za-z0-9]{2}-[A-Za-z0-9]{4})(?![A-Za-z0-9])", re.IGNORECASE
+)
 
 
 def tcga_patient(text: str) -> str | None:

@@ -9,6 +9,7 @@ of that patient's rows).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,11 +56,9 @@ def is_mask_name(path: Path) -> bool:
 
 
 def _looks_dicom(path: Path) -> bool:
-    if path.suffix.lower() == ".dcm":
+    if path.suffix.lower() in (".dcm", ".dicom"):
         return True
-    if path.suffix:
-        return False
-    try:
+    try:  # any other name (TCIA 1-001.dcm, bare UIDs, 'CT.1.2.840...'): DICOM Part 10 preamble + 'DICM'
         with path.open("rb") as fh:
             head = fh.read(132)
     except OSError:
@@ -165,7 +164,7 @@ def scan_radiology(
         modality, plane, tag_pid, n_series = _read_series_header(files)
         pid = match_patient(rel, patients, mapping, extra=(tag_pid,))
         if pid is None:
-            unmatched.append(str(folder.resolve()))
+            unmatched.append(os.path.abspath(folder))
             continue
         if modality not in IMAGE_MODALITIES:
             skipped[modality or "(none)"] += 1
@@ -175,7 +174,7 @@ def scan_radiology(
         rows.append(
             {
                 "patient_id": pid,
-                "path": str(folder.resolve()),
+                "path": os.path.abspath(folder),
                 "kind": "dicom_series",
                 "modality": modality,
                 "plane": plane,
@@ -185,7 +184,7 @@ def scan_radiology(
     for path in volumes + images:
         pid = match_patient(path.relative_to(root).as_posix(), patients, mapping)
         if pid is None:
-            unmatched.append(str(path.resolve()))
+            unmatched.append(os.path.abspath(path))
             continue
         if path in volumes:
             modality, was_assumed = _nifti_modality(path, nifti_default_modality)
@@ -193,7 +192,7 @@ def scan_radiology(
             rows.append(
                 {
                     "patient_id": pid,
-                    "path": str(path.resolve()),
+                    "path": os.path.abspath(path),
                     "kind": "nifti",
                     "modality": modality,
                     "plane": "",
@@ -206,7 +205,7 @@ def scan_radiology(
             rows.append(
                 {
                     "patient_id": pid,
-                    "path": str(path.resolve()),
+                    "path": os.path.abspath(path),
                     "kind": "image",
                     "modality": modality,
                     "plane": _image_plane(path),
@@ -223,7 +222,7 @@ def scan_radiology(
     for m in masks:
         pid = match_patient(m.relative_to(root).as_posix(), patients, mapping)
         if pid is None:
-            unmatched.append(str(m.resolve()))
+            unmatched.append(os.path.abspath(m))
             continue
         by_patient.setdefault(pid, []).append(m)
     table = pd.DataFrame(rows, columns=list(RADIOLOGY_COLUMNS))
@@ -239,7 +238,7 @@ def scan_radiology(
         if pid not in with_images:
             warnings.append(f"patient {pid}: tumour mask {chosen} but no image series")
             continue
-        table.loc[table["patient_id"] == pid, "mask_path"] = str(chosen.resolve())
+        table.loc[table["patient_id"] == pid, "mask_path"] = os.path.abspath(chosen)
     if skipped:
         warnings.append(
             "DICOM series of other modalities skipped: "

@@ -6,6 +6,7 @@ keeps the barcode and file UUID, so it is unique); two files with the same slide
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def scan_slides(
             continue
         pid = match_patient(rel.as_posix(), patients, mapping)
         if pid is None:
-            unmatched.append(str(path.resolve()))
+            unmatched.append(os.path.abspath(path))
             continue
         sid = slide_id_of(path, extensions)
         if sid in seen:
@@ -68,7 +69,7 @@ def scan_slides(
                 field="slide_id",
             )
         seen[sid] = path
-        rows.append({"patient_id": pid, "slide_id": sid, "path": str(path.resolve())})
+        rows.append({"patient_id": pid, "slide_id": sid, "path": os.path.abspath(path)})
     table = pd.DataFrame(rows, columns=list(SLIDE_COLUMNS))
     warnings = []
     if not rows and not unmatched:
