@@ -27,6 +27,9 @@ class TilingConfig(StrictModel):
     mask_mpp: float = Field(8.0, gt=0)
     #: Upper bound on the thumbnail's longer side (px), whatever mask_mpp asks for.
     thumbnail_max_side: int = Field(4096, ge=64)
+    #: Use the scanner's associated thumbnail for the mask when the pyramid has no level near mask_mpp
+    #: (single-level slides), instead of decoding the whole slide.
+    use_associated_thumbnail: bool = True
     #: Longer side of the QC thumbnail written to qc/<slide_id>.png.
     qc_max_side: int = Field(1024, ge=64)
     #: Pixels brighter than this (0-255 value, HSV V channel) with low saturation are background.

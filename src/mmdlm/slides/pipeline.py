@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import multiprocessing
 import os
 import re
 import time
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -34,6 +37,7 @@ from mmdlm.slides.store import (
 from mmdlm.slides.tissue import blur_score, tissue_mask
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
+LOCK_NAME = ".mmdlm.lock"
 #: Tiles written to HDF5 per call when streaming (bounds memory on uncapped slides).
 _WRITE_BATCH = 64
 #: Temporary names left by mmdlm.atomic: .<final>.tmp-<pid>-<hex>
@@ -241,6 +245,26 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def tiles_lock(out_dir: Path) -> Iterator[Path]:
+    """Exclusive OS lock on the tile folder (released even if the process is killed); a second concurrent
+    `mmdlm tile` into the same folder fails with a clear message. (mmdlm.rundir.run_lock's mechanism, kept
+    here so tiling never imports the full config and its model stack.)"""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise MmdlmError(f"tile folder is in use by process {holder}", file=out_dir) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield out_dir
+    finally:
+        os.close(fd)
+
+
 def check_slides_table(slides: pd.DataFrame) -> pd.DataFrame:
     """Validate the slides table (slide_id, patient_id, path; unique IDs usable as file names)."""
     missing = [c for c in SLIDE_COLUMNS if c not in slides.columns]
@@ -266,8 +290,6 @@ def tile_slides(
     """Tile every slide (columns slide_id, patient_id, path) into out_dir; returns the summary (also written
     to out_dir/summary.json). Fresh stores are skipped, stale ones redone, failed slides
     listed (not raised)."""
-    from mmdlm.rundir import run_lock
-
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     table = check_slides_table(slides)
@@ -275,7 +297,7 @@ def tile_slides(
     if workers < 1:
         raise MmdlmError("workers must be at least 1", field="workers")
     jobs = [(r.slide_id, r.patient_id, r.path, out_dir, cfg, seed) for r in table.itertuples()]
-    with run_lock(out_dir):
+    with tiles_lock(out_dir):
         (out_dir / "qc").mkdir(exist_ok=True)
         remove_stale_temporaries(out_dir)
         results = _run_jobs(jobs, workers, progress)

@@ -38,5 +38,5 @@ def qc_image(thumb: Thumbnail, tiles: list[tuple[np.ndarray, int]], max_side: in
 def write_qc(path: Path, thumb: Thumbnail, tiles: list[tuple[np.ndarray, int]], max_side: int) -> Path:
     """Write the QC PNG atomically."""
     with atomic_path(path) as tmp:
-        qc_image(thumb, tiles, max_side).save(tmp, format="PNG")
+        qc_image(thumb, tiles, max_side).save(tmp, format="PNG", compress_level=1)
     return path

@@ -107,13 +107,28 @@ class SlideReader:
         """OpenSlide's format name (aperio, generic-tiff, ...)."""
         return self.properties.get(openslide.PROPERTY_NAME_VENDOR, "")
 
-    def read_region(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
-        """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y)."""
+    def read_region_image(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> Image.Image:
+        """RGB PIL image of `size` (w, h) at `level`, top-left at level-0 `location`; transparent pixels
+        (outside the scanned area) become white."""
         try:
             region = self._osr.read_region((int(location[0]), int(location[1])), int(level), size)
         except READ_ERRORS as exc:
             raise MmdlmError(f"cannot read slide region ({exc})", file=self.path) from None
-        return rgba_to_rgb(np.asarray(region))
+        if region.getchannel("A").getextrema()[0] < 255:
+            region = Image.alpha_composite(Image.new("RGBA", region.size, (255, 255, 255, 255)), region)
+        return region.convert("RGB")
+
+    def read_region(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
+        """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y)."""
+        return np.asarray(self.read_region_image(location, level, size))
+
+    def associated_image(self, name: str) -> Image.Image | None:
+        """An associated image (thumbnail, label, macro) as RGB; None if the slide has none by that name."""
+        try:
+            image = self._osr.associated_images.get(name)
+        except READ_ERRORS:
+            return None
+        return None if image is None else image.convert("RGB")
 
     def read_region_raw(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> Image.Image:
         """OpenSlide's own RGBA PIL image, untouched (the benchmark's ceiling)."""

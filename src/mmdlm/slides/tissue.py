@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
-from skimage import color, filters, morphology
+from skimage import filters, morphology
 
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.levels import best_level
@@ -46,8 +45,23 @@ class TissueMask:
         return float(self.mask.mean()) if self.mask.size else 0.0
 
 
-def slide_thumbnail(slide: SlideReader, mpp: float, max_side: int) -> Thumbnail:
-    """RGB thumbnail at about `mpp` um/px (longer side at most `max_side`),
+def _associated_thumbnail(slide: SlideReader, downsample: float, size: tuple[int, int]) -> Thumbnail | None:
+    """The scanner's own whole-image thumbnail resized to `size`, if the slide has one that covers the image
+    (same aspect ratio within 1%) at least as finely as `downsample`."""
+    image = slide.associated_image("thumbnail")
+    if image is None:
+        return None
+    width, height = slide.dimensions
+    aw, ah = image.size
+    if abs((aw / ah) / (width / height) - 1.0) > 0.01 or width / aw > downsample * (1.0 + 1e-6):
+        return None
+    rgb = np.asarray(image.resize(size, Image.Resampling.BOX))
+    return Thumbnail(rgb, size[0] / width, size[1] / height)
+
+
+def slide_thumbnail(slide: SlideReader, mpp: float, max_side: int, *, associated: bool = False) -> Thumbnail:
+    """RGB thumbnail at about `mpp` um/px (longer side at most `max_side`); with `associated`, the scanner's
+    thumbnail stands in when the pyramid has no level within 4x of that scale. Otherwise
     read in strips from the best level."""
     width, height = slide.dimensions
     downsample = max(mpp / slide.mpp.x, max(width, height) / max_side, 1.0)
@@ -55,6 +69,12 @@ def slide_thumbnail(slide: SlideReader, mpp: float, max_side: int) -> Thumbnail:
     level = best_level(slide, downsample)
     lw, lh = slide.level_dimensions[level]
     lds = slide.level_downsamples[level]
+    if (
+        associated and lds * 4 < downsample
+    ):  # no pyramid level near this scale: avoid decoding the whole slide
+        thumb = _associated_thumbnail(slide, downsample, (tw, th))
+        if thumb is not None:
+            return thumb
     rows_per_strip = max(1, _STRIP_BYTES // max(1, 4 * lw))
     # thumbnail rows per strip, so each strip maps onto whole thumbnail rows (no seams)
     t_rows = max(1, int(rows_per_strip * th / lh))
@@ -70,10 +90,10 @@ def slide_thumbnail(slide: SlideReader, mpp: float, max_side: int) -> Thumbnail:
 
 def tissue_mask_from_rgb(rgb: np.ndarray, mpp: float, cfg: TilingConfig) -> tuple[np.ndarray, float, float]:
     """Tissue mask of an RGB thumbnail at `mpp` um/px -> (mask, saturation threshold 0-255, pen fraction)."""
-    hsv = color.rgb2hsv(rgb)
-    hue = hsv[..., 0] * 360.0
-    sat = hsv[..., 1] * 255.0
-    val = hsv[..., 2] * 255.0
+    hsv = np.asarray(Image.fromarray(rgb).convert("HSV"))  # PIL: H, S, V all on 0..255
+    hue = hsv[..., 0].astype(np.float32) * (360.0 / 255.0)
+    sat = hsv[..., 1].astype(np.float32)
+    val = hsv[..., 2].astype(np.float32)
     if np.ptp(sat) > 0:
         otsu = float(filters.threshold_otsu(sat))
     else:
@@ -100,13 +120,16 @@ def tissue_mask_from_rgb(rgb: np.ndarray, mpp: float, cfg: TilingConfig) -> tupl
 def tissue_mask(slide: SlideReader, cfg: TilingConfig | None = None) -> TissueMask:
     """Tissue mask of a slide from a thumbnail at `cfg.mask_mpp` um/px (defaults: TilingConfig())."""
     cfg = cfg or TilingConfig()
-    thumb = slide_thumbnail(slide, cfg.mask_mpp, cfg.thumbnail_max_side)
+    thumb = slide_thumbnail(
+        slide, cfg.mask_mpp, cfg.thumbnail_max_side, associated=cfg.use_associated_thumbnail
+    )
     mpp = slide.mpp.x / thumb.scale_x
     mask, threshold, pen_fraction = tissue_mask_from_rgb(thumb.rgb, mpp, cfg)
     return TissueMask(mask, thumb.scale_x, thumb.scale_y, threshold, pen_fraction, thumb)
 
 
 def blur_score(tile: np.ndarray) -> float:
-    """Variance of the Laplacian of the grayscale tile (0-255 scale): low means blurred or flat."""
-    gray = tile.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return float(ndimage.laplace(gray).var())
+    """Variance of the 3x3 Laplacian of the 8-bit grayscale tile (interior): low means blurred or flat."""
+    g = np.asarray(Image.fromarray(tile).convert("L"), dtype=np.int16)
+    lap = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4 * g[1:-1, 1:-1]
+    return float(lap.var())
