@@ -1,1 +1,48 @@
-"""mmdlm.radiology"""
+"""mmdlm.radiology: DICOM series / NIfTI volumes and tumour masks -> the axial, coronal and sagittal images at
+the tumour's maximum diameter (or user-chosen 2D images), in the radiology store (docs/formats/radiology.md).
+
+Public API (imported lazily so `mmdlm.config` stays light):
+    read_dicom_series(folder, patient_id=None, *, multi_series="error", max_gap_factor=1.5) -> SimpleITK.Image
+    read_dicom_slice(path, patient_id=None) -> Slice2D
+    read_volume(path, patient_id=None) -> SimpleITK.Image      (NIfTI/NRRD/MHA file or DICOM folder)
+    fit_mask(mask, image, *, labels=(), patient_id=None, mask_file=None, min_fraction=0.5) -> SimpleITK.Image
+    mask_diameter_planes(mask, labels=()) -> list[PlaneDiameter]          (mask only, no image)
+    max_diameter_planes(image, mask, cfg, *, modality=None, patient_id=None, mask_file=None) -> list[PlaneImage]
+    max_feret_diameter(region2d, spacing) -> float
+    read_ready_image(path, cfg, *, modality=None, patient_id=None) -> (uint8 [S, S], info)
+    extract_patient(patient_id, rows, out_dir, cfg) -> dict;  extract_cohort(radiology, out_dir, cfg) -> summary
+    read_index(rad_dir) -> DataFrame
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "read_dicom_series": "dicom",
+    "read_dicom_slice": "dicom",
+    "Slice2D": "dicom",
+    "read_volume": "volume",
+    "fit_mask": "volume",
+    "tumour_mask": "volume",
+    "mask_diameter_planes": "planes",
+    "max_diameter_planes": "planes",
+    "PlaneDiameter": "planes",
+    "PlaneImage": "planes",
+    "max_feret_diameter": "feret",
+    "read_ready_image": "images",
+    "extract_patient": "pipeline",
+    "extract_cohort": "pipeline",
+    "read_index": "store",
+    "RadiologyWarning": "warn",
+    "RadiologyConfig": "config",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"mmdlm.radiology.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'mmdlm.radiology' has no attribute {name!r}")
