@@ -1,9 +1,77 @@
-"""`mmdlm explain`: thin CLI over the library (being filled in by its package's owner)."""
+"""`mmdlm explain`: Grad-CAM gallery, WSI markup (PNG + QuPath GeoJSON) and attention summary of a run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from mmdlm.cli.common import CONFIG_OPTION
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    """Repeated options and comma-separated lists alike: ['A,B', 'C'] -> ['A', 'B', 'C']."""
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the `explain` command."""
+
+    @app.command("explain")
+    def explain(
+        run: Path = typer.Option(..., "--run", help="Run directory (from `mmdlm cv` / `mmdlm demo`)"),
+        patients: list[str] = typer.Option(None, "--patients", help="Gallery patients (repeat or A,B)"),
+        slides: list[str] = typer.Option(None, "--slides", help="Slide IDs to mark up (repeat or A,B)"),
+        task: list[str] = typer.Option(
+            None, "--task", help="cox and/or 5yss (default: the config's cv.tasks)"
+        ),
+        configuration: str = typer.Option(
+            None, "--configuration", help="Model configuration (default: fused)"
+        ),
+        cohort: Path = typer.Option(None, "--cohort", help="Manifest folder (default: RUN/manifest)"),
+        tiles: Path = typer.Option(None, "--tiles", help="Tile store (default: RUN/tiles)"),
+        radiology: Path = typer.Option(None, "--radiology", help="Radiology store (default: RUN/radiology)"),
+        config: Path = CONFIG_OPTION,
+    ) -> None:
+        """Write Grad-CAM overlays and gallery, WSI markups and the attention summary to RUN/explain/."""
+        from mmdlm.atomic import atomic_path
+        from mmdlm.config import load_config, packaged_config
+        from mmdlm.errors import MmdlmError
+        from mmdlm.explain.run import default_sources, explain_run
+        from mmdlm.modalities import CONFIGURATIONS
+        from mmdlm.rundir import run_lock
+
+        if not run.is_dir():
+            raise MmdlmError("run directory not found", file=run)
+        if config is None:
+            config = run / "config.yaml" if (run / "config.yaml").is_file() else packaged_config("demo")
+        cfg = load_config(config)
+        tasks = _split(task)
+        for t in tasks or []:
+            if t not in ("cox", "5yss"):
+                raise MmdlmError(f"unknown task '{t}' (cox or 5yss)", field="--task")
+        if configuration is not None and configuration not in CONFIGURATIONS:
+            raise MmdlmError(
+                f"unknown configuration '{configuration}'; known: {list(CONFIGURATIONS)}",
+                field="--configuration",
+            )
+        sources = default_sources(run, cohort, tiles, radiology)
+        with run_lock(run), atomic_path(run / "explain") as tmp:
+            summary = explain_run(
+                sources,
+                cfg,
+                tmp,
+                tasks=tasks,
+                patients=_split(patients),
+                slides=_split(slides),
+                configuration=configuration,
+            )
+        for name, entry in summary["tasks"].items():
+            gallery = entry["gallery"].get("file", entry["gallery"].get("skipped"))
+            marked = ", ".join(f"{m['slide_id']} ({m['n_tiles']} tiles)" for m in entry["markup"]) or "none"
+            typer.echo(
+                f"{name}: {entry['configuration']} fold {entry['fold']}; gallery: {gallery}; markup: {marked}"
+            )
+        typer.echo(f"-> {run / 'explain'}")

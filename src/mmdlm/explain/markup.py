@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from mmdlm.data.transforms import normalise, to_chw
 from mmdlm.errors import MmdlmError
-from mmdlm.explain.imaging import rgb_to_tensor
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, magnification_modality
 from mmdlm.slides.grid import read_tile_at, tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
@@ -28,15 +29,16 @@ Transform = Callable[[np.ndarray], torch.Tensor]
 
 
 class SlideTileDataset(Dataset):
-    """The tiles at `coords` (level-0 top-left) of one slide as model tensors; each worker opens its own
+    """The tiles at `coords` (level-0 top-left) of one slide as uint8 [3, S, S] tensors, S = `image_size`
+    (mmdlm.data's `to_chw`; normalised later, on the model's device, by the scorer). Each worker opens its own
     OpenSlide handle on first use."""
 
     def __init__(self, slide_path: str | Path, coords: np.ndarray, geometry: TileGeometry,
-                 transform: Transform = rgb_to_tensor) -> None:
+                 image_size: int | None = None) -> None:
         self.slide_path = Path(slide_path)
         self.coords = np.asarray(coords, dtype=np.int64).reshape(-1, 2)
         self.geometry = geometry
-        self.transform = transform
+        self.transform: Transform = partial(to_chw, size=image_size or geometry.tile_size)
         self._slide: SlideReader | None = None
 
     def __len__(self) -> int:
@@ -75,10 +77,12 @@ class TileScorer:
 
     `context`: the patient's other inputs (modality -> tensor with a batch dimension of 1) held fixed; a
     modality not in `context` is muted. Fixed branches are evaluated once, here, and reused for every batch.
+    uint8 tiles are normalised (mmdlm.data's ImageNet normalisation) on the model's device; float tiles are
+    taken as already normalised.
     """
 
-    def __init__(self, model: nn.Module, tile_modality: str, context: Mapping[str, torch.Tensor] | None = None
-                 ) -> None:
+    def __init__(self, model: nn.Module, tile_modality: str,
+                 context: Mapping[str, torch.Tensor] | None = None) -> None:
         if tile_modality not in IMAGE_MODALITIES or not tile_modality.startswith("tile_"):
             raise MmdlmError(f"'{tile_modality}' is not a tile modality of the model",
                              field="markup_magnification")
@@ -99,8 +103,10 @@ class TileScorer:
 
     @torch.inference_mode()
     def __call__(self, tiles: torch.Tensor) -> torch.Tensor:
-        """[B, 3, S, S] normalised tiles -> score [B] (float32, on the model's device)."""
+        """[B, 3, S, S] tiles (uint8, or float already normalised) -> score [B] (float32, model's device)."""
         tiles = tiles.to(self.device, non_blocking=True)
+        if tiles.dtype == torch.uint8:
+            tiles = normalise(tiles)
         batch = tiles.shape[0]
         inputs = {self.tile_modality: tiles}
         originals = {m: self.model.branches[m] for m in self._fixed}
@@ -144,10 +150,11 @@ def score_slide(
     context: Mapping[str, torch.Tensor] | None = None,
     batch_size: int = 64,
     num_workers: int = 2,
+    image_size: int | None = None,
     tiling_cfg=None,
-    transform: Transform = rgb_to_tensor,
 ) -> SlideScores:
-    """Score every tissue tile (the slides package's `tile_grid` at `magnification`) of a slide."""
+    """Score every tissue tile (the slides package's `tile_grid` at `magnification`) of a slide; tiles are
+    read as the tile store reads them (`tile_size` px), resized to `image_size` as in training."""
     tile_modality = magnification_modality(magnification)
     with open_slide(slide_path) as slide:
         geometry = tile_geometry(slide, magnification, tile_size)
@@ -155,7 +162,7 @@ def score_slide(
         coords = tile_grid(slide, magnification, tile_size, tissue_fraction, mask=mask, cfg=tiling_cfg)
         width, height = slide.dimensions
     scorer = TileScorer(model, tile_modality, context)
-    scores = score_tiles(scorer, SlideTileDataset(slide_path, coords, geometry, transform),
+    scores = score_tiles(scorer, SlideTileDataset(slide_path, coords, geometry, image_size),
                          batch_size=batch_size, num_workers=num_workers)
     return SlideScores(Path(slide_path), int(width), int(height), float(magnification), int(tile_size),
                        geometry.level0_size, coords, scores, scorer.task,

@@ -42,6 +42,7 @@ def markup_slide(
     *,
     tile_size: int,
     tissue_fraction: float,
+    image_size: int | None = None,
     context: Mapping[str, torch.Tensor] | None = None,
     cfg: ExplainConfig | None = None,
     tiling_cfg=None,
@@ -53,7 +54,8 @@ def markup_slide(
     out_dir = Path(out_dir)
     scores = score_slide(model, slide_path, magnification=cfg.markup_magnification, tile_size=tile_size,
                          tissue_fraction=tissue_fraction, context=context, batch_size=cfg.markup_batch_size,
-                         num_workers=cfg.markup_workers, tiling_cfg=tiling_cfg)
+                         num_workers=cfg.markup_workers, image_size=image_size,
+                         tiling_cfg=tiling_cfg)
     classes = tile_classes(scores.task, scores.scores, cfg.risk_quantiles, risk_reference)
     thumb = markup_thumbnail(slide_path, cfg.thumbnail_max_side)
     geo = markup_geojson(scores.coords, scores.level0_size, scores.scores, classes)

@@ -1,0 +1,110 @@
+"""One patient's model inputs for explanation (mmdlm.data's fixed evaluation sample), and which patients and
+checkpoint a run's explanation uses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mmdlm.data.records import PatientRecord
+from mmdlm.data.samples import EvalSamples, collate
+from mmdlm.data.transforms import normalise
+from mmdlm.errors import MmdlmError
+from mmdlm.modalities import CONFIGURATIONS, IMAGE_MODALITIES
+
+log = logging.getLogger("mmdlm.explain")
+
+SCORE_COLUMN = {"cox": "risk", "5yss": "p_dead_5y"}
+FUSED = "histo_radiology_genomics"
+
+
+def patient_inputs(
+    record: PatientRecord,
+    active: Sequence[str],
+    image_size: int,
+    n_genomic: int,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The patient's first fixed evaluation combination (one image per present active modality) as a batch
+    of 1: normalised image tensors, genomics, and the mask [1, M]."""
+    sample = EvalSamples([record], tuple(active), image_size, 1, seed)[0]
+    batch = collate([sample], image_size, n_genomic)
+    inputs = {m: normalise(x.to(device)) for m, x in batch["images"].items()}
+    inputs["genomics"] = batch["genomics"].to(device)
+    return inputs, batch["mask"].to(device)
+
+
+def patient_scores(predictions: pd.DataFrame, task: str, configuration: str) -> pd.Series:
+    """Mean score (risk or p_dead_5y) per patient of one task and configuration, highest first."""
+    col = SCORE_COLUMN[task]
+    part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
+    scores = pd.to_numeric(part[col], errors="coerce").groupby(part["patient_id"].astype(str)).mean().dropna()
+    return scores.sort_values(ascending=False, kind="stable")
+
+
+def extremes(scores: pd.Series, k: int) -> tuple[list[str], list[str]]:
+    """The k highest- and k lowest-scoring patients (disjoint; fewer when the run has fewer than 2k)."""
+    ids = list(scores.index)
+    top = ids[:k]
+    bottom = [p for p in reversed(ids) if p not in top][:k]
+    return top, bottom
+
+
+def best_fold(run_dir: Path, task: str, configuration: str) -> int | None:
+    """The fold with the best primary metric (metrics.json) for a task and configuration; None if unknown."""
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        entry = json.loads(path.read_text())["tasks"][task]
+        primary = entry.get("primary_metric") or ("c_index" if task == "cox" else "roc_auc")
+        folds = entry["configurations"][configuration]["per_fold"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    scored = [
+        (f[primary], int(f["fold"])) for f in folds if f.get(primary) is not None and np.isfinite(f[primary])
+    ]
+    return max(scored)[1] if scored else None
+
+
+def choose_checkpoint(
+    run_dir: str | Path, task: str, configuration: str | None = None
+) -> tuple[Path, str, int]:
+    """(best.ckpt, configuration, fold): RUN/cv/<task>/fold_<k>/<configuration>/best.ckpt, the fused
+    configuration unless named, the best fold by metrics.json (else the lowest fold with a checkpoint)."""
+    run_dir = Path(run_dir)
+    base = run_dir / "cv" / task
+    if configuration is None:
+        present = {p.parent.name for p in base.glob("fold_*/*/best.ckpt")}
+        by_size = sorted(
+            present & set(CONFIGURATIONS), key=lambda c: (-len(CONFIGURATIONS[c]), c != FUSED, c)
+        )
+        if not by_size:
+            raise MmdlmError(
+                f"no checkpoint of task {task} (expected cv/{task}/fold_<k>/<configuration>/best.ckpt)",
+                file=run_dir,
+            )
+        configuration = by_size[0]
+    fold = best_fold(run_dir, task, configuration)
+    if fold is not None and (base / f"fold_{fold}" / configuration / "best.ckpt").is_file():
+        return base / f"fold_{fold}" / configuration / "best.ckpt", configuration, fold
+    found = sorted(
+        base.glob(f"fold_*/{configuration}/best.ckpt"), key=lambda p: int(p.parent.parent.name[5:])
+    )
+    if not found:
+        raise MmdlmError(f"no checkpoint of configuration {configuration}", file=base, field="configuration")
+    if fold is not None:
+        log.warning("best fold %d of %s/%s has no checkpoint; using %s", fold, task, configuration, found[0])
+    return found[0], configuration, int(found[0].parent.parent.name[5:])
+
+
+def image_modalities(active: Sequence[str]) -> tuple[str, ...]:
+    """The image modalities among `active`, in MODALITIES order."""
+    return tuple(m for m in IMAGE_MODALITIES if m in active)

@@ -1,0 +1,254 @@
+"""`mmdlm explain` for a run directory: attention summary, Grad-CAM overlays and gallery, WSI markups.
+
+Everything is written under RUN/explain/ (`out_dir`); each file atomically. Inputs are explicit: the run
+directory (predictions.csv, metrics.json, cv/<task>/fold_<k>/<configuration>/best.ckpt), the manifest, tile
+and radiology stores, and a `load_model(checkpoint) -> (model, meta)` (default: mmdlm.train's).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mmdlm.atomic import write_json_atomic
+from mmdlm.errors import MmdlmError
+from mmdlm.explain.attention import read_predictions, write_attention_summary
+from mmdlm.explain.gradcam import gradcam, scalar_target
+from mmdlm.explain.imaging import tensor_to_rgb
+from mmdlm.explain.overlay import GalleryRow, blend_cam, save_png, write_gallery
+from mmdlm.explain.patients import (
+    SCORE_COLUMN,
+    choose_checkpoint,
+    extremes,
+    image_modalities,
+    patient_inputs,
+    patient_scores,
+)
+from mmdlm.explain.wsi import markup_slide
+from mmdlm.modalities import CONFIGURATIONS, MODALITIES, magnification_modality
+
+log = logging.getLogger("mmdlm.explain")
+
+LoadModel = Callable[[Path], tuple[torch.nn.Module, dict]]
+
+
+@dataclass(frozen=True)
+class RunSources:
+    """Where a run's inputs are: run directory, manifest, tile and radiology stores (None: absent)."""
+
+    run_dir: Path
+    cohort_dir: Path
+    tiles_dir: Path | None
+    rad_dir: Path | None
+
+
+def default_sources(
+    run_dir: str | Path,
+    cohort_dir: str | Path | None = None,
+    tiles_dir: str | Path | None = None,
+    rad_dir: str | Path | None = None,
+) -> RunSources:
+    """RUN/manifest, RUN/tiles and RUN/radiology unless given (stores that do not exist are None)."""
+    run_dir = Path(run_dir)
+
+    def pick(given, name):
+        if given is not None:
+            return Path(given)
+        return run_dir / name if (run_dir / name).is_dir() else None
+
+    cohort = pick(cohort_dir, "manifest")
+    if cohort is None:
+        raise MmdlmError("run has no manifest snapshot; pass --cohort", file=run_dir / "manifest")
+    return RunSources(run_dir, cohort, pick(tiles_dir, "tiles"), pick(rad_dir, "radiology"))
+
+
+def _default_loader() -> LoadModel:
+    from mmdlm.train.checkpoints import load_model
+
+    return load_model
+
+
+def explain_run(
+    sources: RunSources,
+    cfg,
+    out_dir: str | Path,
+    *,
+    tasks: Sequence[str] | None = None,
+    patients: Sequence[str] | None = None,
+    slides: Sequence[str] | None = None,
+    configuration: str | None = None,
+    load_model: LoadModel | None = None,
+) -> dict:
+    """Write the run's explanations to `out_dir` and return (and write) explain/summary.json's content.
+
+    `cfg` is the full Config. `patients`: the gallery's patients (default: the `gallery_size` highest and
+    lowest scoring); `slides`: slide IDs to mark up (default: the first slide of the `markup_slides`
+    highest-scoring patients).
+    """
+    from mmdlm.cohort.manifest import load_manifest
+    from mmdlm.data.records import load_records, n_genomic
+
+    out_dir = Path(out_dir)
+    load_model = load_model or _default_loader()
+    summary: dict = {"tasks": {}}
+    pred_path = sources.run_dir / "predictions.csv"
+    predictions = read_predictions(pred_path) if pred_path.is_file() else None
+    if predictions is not None:
+        csv, png = write_attention_summary(out_dir, predictions)
+        summary["attention"] = {"table": csv.name, "plot": png.name}
+    else:
+        log.warning(
+            "no predictions.csv in %s: attention summary and patient ranking skipped", sources.run_dir
+        )
+    manifest = load_manifest(sources.cohort_dir)
+    records = {
+        r.patient_id: r for r in load_records(sources.cohort_dir, sources.tiles_dir, sources.rad_dir, cfg)
+    }
+    unknown = [p for p in patients or [] if p not in records]
+    if unknown:
+        raise MmdlmError(
+            "patient not in the run's cohort (or without outcome / any modality)",
+            patient=unknown[0],
+            field="--patients",
+        )
+    known_slides = set(manifest.slides["slide_id"].astype(str)) if len(manifest.slides) else set()
+    missing = [s for s in slides or [] if s not in known_slides]
+    if missing:
+        raise MmdlmError(
+            f"slide '{missing[0]}' is not in the manifest",
+            file=sources.cohort_dir / "slides.csv",
+            field="--slides",
+        )
+    for task in tasks or cfg.cv.tasks:
+        checkpoint, conf, fold = choose_checkpoint(sources.run_dir, task, configuration)
+        model, _meta = load_model(checkpoint)
+        model.eval()
+        if getattr(model, "task", task) != task:
+            raise MmdlmError(f"checkpoint is a {model.task} model, expected {task}", file=checkpoint)
+        entry = {
+            "checkpoint": str(checkpoint.relative_to(sources.run_dir)),
+            "configuration": conf,
+            "fold": fold,
+        }
+        scores = (
+            patient_scores(predictions, task, conf) if predictions is not None else pd.Series(dtype=float)
+        )
+        ng = n_genomic(list(records.values()))
+        task_dir = out_dir / task
+        entry["gallery"] = _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir)
+        entry["markup"] = _markups(
+            model, task, conf, records, manifest.slides, scores, slides, cfg, ng, task_dir
+        )
+        summary["tasks"][task] = entry
+    write_json_atomic(out_dir / "summary.json", summary)
+    return summary
+
+
+def _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir: Path) -> dict:
+    active = CONFIGURATIONS[conf]
+    if not image_modalities(active):
+        return {"skipped": f"configuration {conf} has no image modality"}
+    if patients:
+        groups = [(p, "selected") for p in patients]
+    else:
+        ranked = scores[[p for p in scores.index if p in records]]
+        if ranked.empty:
+            return {"skipped": "no patient with a prediction for this configuration"}
+        top, bottom = extremes(ranked, cfg.explain.gallery_size)
+        label = "risk" if task == "cox" else "p(deceased)"
+        groups = [(p, f"highest {label}") for p in top] + [(p, f"lowest {label}") for p in bottom]
+    rows, files = [], {}
+    for pid, group in groups:
+        inputs, mask = patient_inputs(records[pid], active, cfg.data.image_size, ng, cfg.seed)
+        present = [m for m in image_modalities(active) if bool(mask[0, MODALITIES.index(m)])]
+        if not present:
+            log.warning("patient %s has no image of configuration %s: not in the gallery", pid, conf)
+            continue
+        cams = gradcam(model, inputs, mask, tuple(present))
+        with torch.inference_mode():
+            out = model(inputs, mask).out
+        score = float(scalar_target(out, task)[0]) if task == "cox" else float(torch.softmax(out, 1)[0, 1])
+        overlays = {}
+        for m, cam in cams.items():
+            overlay = blend_cam(
+                tensor_to_rgb(inputs[m][0]),
+                cam[0].cpu().numpy(),
+                cfg.explain.cam_colormap,
+                cfg.explain.cam_alpha,
+            )
+            path = save_png(task_dir / "cam" / f"{pid}_{m}.png", overlay)
+            files.setdefault(pid, {})[m] = str(path.relative_to(task_dir.parent))
+            overlays[m] = overlay
+        shown = float(scores[pid]) if pid in scores.index else score
+        rows.append(GalleryRow(pid, shown, SCORE_COLUMN[task], group, overlays))
+    if not rows:
+        return {"skipped": "no patient with an image"}
+    gallery = write_gallery(task_dir / "gallery.png", rows, f"Grad-CAM, {task}, {conf}")
+    return {
+        "file": str(gallery.relative_to(task_dir.parent)),
+        "patients": [r.patient_id for r in rows],
+        "overlays": files,
+    }
+
+
+def _markups(
+    model, task, conf, records, slide_table: pd.DataFrame, scores, slides, cfg, ng, task_dir: Path
+) -> list[dict]:
+    ex = cfg.explain
+    tile_modality = magnification_modality(ex.markup_magnification)
+    active = CONFIGURATIONS[conf]
+    if tile_modality not in active:
+        log.warning("configuration %s does not use %s: no markup", conf, tile_modality)
+        return []
+    table = slide_table.assign(
+        slide_id=slide_table["slide_id"].astype(str), patient_id=slide_table["patient_id"].astype(str)
+    )
+    if slides:
+        chosen = table[table["slide_id"].isin(list(slides))]
+    else:
+        order = [p for p in scores.index if p in set(table["patient_id"])][: ex.markup_slides]
+        chosen = (
+            pd.concat([table[table["patient_id"] == p].head(1) for p in order]) if order else table.head(0)
+        )
+    reference = scores.to_numpy(dtype=np.float64) if task == "cox" and len(scores) else None
+    results = []
+    for row in chosen.itertuples(index=False):
+        context = None
+        if ex.markup_context == "patient" and row.patient_id in records:
+            inputs, mask = patient_inputs(records[row.patient_id], active, cfg.data.image_size, ng, cfg.seed)
+            context = {
+                m: x for m, x in inputs.items() if m != tile_modality and bool(mask[0, MODALITIES.index(m)])
+            }
+        result = markup_slide(
+            model,
+            row.path,
+            task_dir / "markup",
+            row.slide_id,
+            tile_size=cfg.tiling.tile_size,
+            tissue_fraction=cfg.tiling.tissue_fraction,
+            image_size=cfg.data.image_size,
+            context=context,
+            cfg=ex,
+            tiling_cfg=cfg.tiling,
+            risk_reference=reference,
+        )
+        rel = task_dir.parent
+        results.append(
+            {
+                "slide_id": row.slide_id,
+                "patient_id": row.patient_id,
+                "n_tiles": int(len(result.scores.coords)),
+                "context": list(result.scores.context),
+                "png": str(result.png.relative_to(rel)),
+                "figure": str(result.figure.relative_to(rel)),
+                "geojson": str(result.geojson.relative_to(rel)),
+                "summary": str(result.summary.relative_to(rel)),
+            }
+        )
+    return results
