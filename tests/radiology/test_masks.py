@@ -30,8 +30,9 @@ def test_phantom_planes_match_the_ellipsoid(series, make_mask_image) -> None:
     image, mask = series
     cfg = RadiologyConfig(image_size=48, margin_mm=5.0)
     planes = {p.plane: p for p in max_diameter_planes(image, make_mask_image(mask, SPACING, ORIGIN), cfg)}
-    # Tumour centre voxel (z 9, y 18, x 25): every plane passes through it. Axial: x extent 25 +- 12 px at
-    # 2 mm -> 48 mm across; coronal (z, x): 48 mm; sagittal (z, y): y 18 +- 9 at 1.5 = 27 vs z 9 +- 5 at 3 = 30.
+    # Tumour centre voxel (z 9, y 18, x 25): every plane passes through it. Axial: x extent 25 +- 12 px
+    # at 2 mm -> 48 mm across; coronal (z, x): 48 mm; sagittal (z, y): y 18 +- 9 at 1.5 = 27 vs
+    # z 9 +- 5 at 3 = 30.
     assert planes["axial"].slice_index == 9 and planes["axial"].diameter_mm == pytest.approx(48.0)
     assert planes["coronal"].slice_index == 18 and planes["coronal"].diameter_mm == pytest.approx(48.0)
     assert planes["sagittal"].slice_index == 25
@@ -94,7 +95,8 @@ def test_mask_that_does_not_overlap(series, make_mask_image) -> None:
 
 def test_mask_partly_outside(series, make_mask_image) -> None:
     image, mask = series
-    # Shifted 30 mm (10 slices) up: the tumour spans slices 4..14, so 5 of its 11 slices leave the 20-slice image.
+    # Shifted 30 mm (10 slices) up: the tumour spans slices 4..14, so 5 of its 11 slices leave the
+    # 20-slice image.
     shifted = make_mask_image(mask, SPACING, (ORIGIN[0], ORIGIN[1], ORIGIN[2] + 30.0))
     with pytest.raises(MmdlmError, match=r"mask does not fit its image: only \d+% of the tumour"):
         fit_mask(shifted, image, patient_id="P1", min_fraction=0.9)

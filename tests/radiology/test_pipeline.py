@@ -22,7 +22,7 @@ ORIGIN = (-40.0, -30.0, 100.0)
 
 @pytest.fixture
 def cohort(tmp_path: Path, series_writer, make_phantom, make_mask_image, write_cohort, identity, shared_data):
-    """Four patients: DICOM series + mask (with identifying attributes), NIfTI + mask, ready images, no mask."""
+    """Four patients: DICOM series + mask (identifying attributes), NIfTI + mask, ready images, no mask."""
     root = tmp_path / "cohort"
     hu, mask = make_phantom()
     uid = series_writer(root / "radiology" / "TCGA-AA-0001" / "study" / "series", hu, identity=identity)

@@ -1,4 +1,4 @@
-"""Every patient of the synthetic cohort (`mmdlm synth`) gets three planes, and the tumour lies in each crop."""
+"""Every patient of the synthetic cohort (`mmdlm synth`) gets three planes; the tumour lies in each crop."""
 
 from __future__ import annotations
 

@@ -7,10 +7,12 @@ Public API (imported lazily so `mmdlm.config` stays light):
     read_volume(path, patient_id=None) -> SimpleITK.Image      (NIfTI/NRRD/MHA file or DICOM folder)
     fit_mask(mask, image, *, labels=(), patient_id=None, mask_file=None, min_fraction=0.5) -> SimpleITK.Image
     mask_diameter_planes(mask, labels=()) -> list[PlaneDiameter]          (mask only, no image)
-    max_diameter_planes(image, mask, cfg, *, modality=None, patient_id=None, mask_file=None) -> list[PlaneImage]
+    max_diameter_planes(image, mask, cfg, *, modality=None, patient_id=None, mask_file=None)
+        -> list[PlaneImage]
     max_feret_diameter(region2d, spacing) -> float
     read_ready_image(path, cfg, *, modality=None, patient_id=None) -> (uint8 [S, S], info)
-    extract_patient(patient_id, rows, out_dir, cfg) -> dict;  extract_cohort(radiology, out_dir, cfg) -> summary
+    extract_patient(patient_id, rows, out_dir, cfg) -> dict
+    extract_cohort(radiology, out_dir, cfg, *, progress=False, force=False) -> summary dict
     read_index(rad_dir) -> DataFrame
 """
 
