@@ -14,7 +14,6 @@ from PIL import Image
 from mmdlm.config import Config, dump_config
 from mmdlm.explain import run as explain_run_module
 from mmdlm.model import MultimodalNet
-from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.pipeline import tile_slides
 
 CONF = "histo_radiology_genomics"
