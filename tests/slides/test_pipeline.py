@@ -99,6 +99,9 @@ def test_stored_tiles_are_what_the_public_api_reads(tiled: tuple[Path, dict], cm
             tiles = store.tiles(mag)
             for i in (0, len(coords) - 1):
                 np.testing.assert_array_equal(tiles[i], read_tile(slide, coords[i], mag, 96))
+                np.testing.assert_array_equal(store.tile(mag, i), tiles[i])  # the direct-chunk fast path
+            with pytest.raises(IndexError):
+                store.tile(mag, len(coords))
         assert store.geometry("10x")["level0_size"] == round(96 * 1.0 / 0.499)
 
 
@@ -240,3 +243,28 @@ def test_cli_rejects_paths_escaping_the_cohort(tmp_path: Path, run_cli) -> None:
     cohort = write_cohort(tmp_path / "cohort", [("P1", "s1", "../outside.svs")])
     code, _, err = run_cli("tile", "--cohort", cohort, "--out", tmp_path / "t", "--quiet")
     assert code == 2 and "escapes the cohort folder" in err and "row 2" in err and "patient P1" in err
+
+
+def test_compressed_store_holds_the_same_tiles(
+    tmp_path: Path, tiled: tuple[Path, dict], cmu_slide: Path
+) -> None:
+    out, _ = tiled
+    lzf = CFG.model_copy(update={"compression": "lzf", "magnifications": (5.0,)})
+    tile_slides(slides_table([("cmu", "P1", cmu_slide)]), tmp_path, lzf, progress=False)
+    with open_store(tmp_path / "cmu.h5") as packed, open_store(out / "cmu.h5") as plain:
+        assert packed.tiles(5).compression == "lzf" and plain.tiles(5).compression is None
+        np.testing.assert_array_equal(packed.tiles(5)[()], plain.tiles(5)[()])
+        np.testing.assert_array_equal(packed.tile(5, 1), plain.tile(5, 1))
+
+
+def test_open_store_rejects_non_stores(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"nope")
+    with pytest.raises(MmdlmError, match="not a readable tile store") as exc:
+        open_store(junk)
+    assert exc.value.file == str(junk)
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.attrs["something"] = 1
+    with pytest.raises(MmdlmError) as exc:
+        open_store(tmp_path / "other.h5")
+    assert exc.value.field == "format_version"

@@ -4,6 +4,7 @@ Reading (what the training data loaders use):
 
     store = open_store(TILES / "S1.h5")
     tiles = store.tiles(10)          # h5py dataset uint8 [N, S, S, 3]; tiles[i] reads one chunk (one tile)
+    tile = store.tile(10, i)         # the same tile, fastest path (direct chunk read)
     xy = store.coords(10)            # int64 [N, 2] level-0 (x, y)
     store.identity["content_hash"]
 
@@ -182,6 +183,18 @@ class TileStore:
     def tiles(self, magnification: float | str) -> h5py.Dataset:
         """Tiles uint8 [N, S, S, 3] (an h5py dataset: `store.tiles(10)[i]` reads tile i only)."""
         return self._group(magnification)["tiles"]
+
+    def tile(self, magnification: float | str, index: int) -> np.ndarray:
+        """Tile `index` as uint8 [S, S, 3]: one chunk read straight from the file when uncompressed (about 2x
+        faster than `tiles(m)[index]`), else through the HDF5 filter pipeline."""
+        ds = self.tiles(magnification)
+        index = int(index)
+        if not 0 <= index < ds.shape[0]:
+            raise IndexError(f"tile {index} out of range for {ds.shape[0]} tiles in {self.path}")
+        if ds.compression is None:
+            _, raw = ds.id.read_direct_chunk((index, 0, 0, 0))
+            return np.frombuffer(raw, dtype=np.uint8).reshape(ds.shape[1:])
+        return ds[index]
 
     def coords(self, magnification: float | str) -> np.ndarray:
         """Level-0 (x, y) of each tile's top-left corner, int64 [N, 2]."""
