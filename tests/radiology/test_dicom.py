@@ -25,10 +25,15 @@ def j2k_folder(shared_data: Path) -> Path:
     return folder
 
 
-def test_jpeg2000_series_geometry_and_hu(j2k_folder: Path) -> None:
+@pytest.fixture(scope="module")
+def j2k_image(j2k_folder: Path) -> sitk.Image:
+    return read_dicom_series(j2k_folder, "P1")
+
+
+def test_jpeg2000_series_geometry_and_hu(j2k_folder: Path, j2k_image: sitk.Image) -> None:
     first = pydicom.dcmread(next(iter(sorted(j2k_folder.iterdir()))), stop_before_pixels=True)
     assert first.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.90"  # JPEG 2000 lossless
-    image = read_dicom_series(j2k_folder, "P1")
+    image = j2k_image
     assert image.GetSize() == (512, 512, 20)
     sx, sy, sz = image.GetSpacing()
     assert sx == pytest.approx(0.9765625) and sy == pytest.approx(0.9765625)
@@ -47,9 +52,9 @@ def test_jpeg2000_series_geometry_and_hu(j2k_folder: Path) -> None:
     assert image.GetMetaData(SERIES_UID_KEY) == ""  # this anonymised series has an empty UID
 
 
-def test_jpeg2000_series_equals_simpleitk_reader(j2k_folder: Path) -> None:
+def test_jpeg2000_series_equals_simpleitk_reader(j2k_folder: Path, j2k_image: sitk.Image) -> None:
     """An independent reader (SimpleITK/GDCM) gives the same voxels and geometry."""
-    ours = read_dicom_series(j2k_folder)
+    ours = j2k_image
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(j2k_folder)))
     ref = reader.Execute()

@@ -62,3 +62,27 @@ def test_lps_view_matches_dicomorient(perm, signs) -> None:
         lps_view(sitk.GetArrayViewFromImage(img), img), sitk.GetArrayViewFromImage(ref)
     )
     assert lps_spacing(img) == pytest.approx(ref.GetSpacing()[::-1])
+
+
+def test_ct_window_and_mri_normalisation() -> None:
+    from mmdlm.radiology.render import normalise_range, window_ct
+
+    hu = np.array([-1000.0, -160.0, 40.0, 240.0, 3000.0])
+    np.testing.assert_array_equal(window_ct(hu, 400.0, 40.0), [0, 0, 128, 255, 255])
+    np.testing.assert_array_equal(window_ct(hu, 2000.0, 0.0), [0, 107, 133, 158, 255])
+    np.testing.assert_array_equal(
+        normalise_range(np.array([0.0, 10.0, 60.0, 110.0]), 10.0, 110.0), [0, 0, 128, 255]
+    )
+    assert not normalise_range(np.ones(4), 1.0, 1.0).any()
+
+
+def test_sample_square_keeps_physical_size() -> None:
+    """A 10 mm bright square on 0.5 x 2 mm pixels stays 10 mm wide on square output pixels."""
+    from mmdlm.radiology.render import sample_square
+
+    img = np.zeros((200, 50))
+    img[80:100, 20:25] = 1.0  # rows 40..50 mm, cols 40..50 mm (pixel edges)
+    out = sample_square(img, (0.5, 2.0), centre_mm=(44.75, 45.0), side_mm=40.0, size=80, fill=0.0)
+    rows = np.flatnonzero(out[:, 40] > 0.5)
+    cols = np.flatnonzero(out[40, :] > 0.5)
+    assert abs(len(rows) * 0.5 - 10.0) <= 1.0 and abs(len(cols) * 0.5 - 10.0) <= 2.0

@@ -159,7 +159,62 @@ def test_no_identifying_attribute_in_any_output(tmp_path: Path, cohort, identity
     assert identity["PatientID"] not in err
 
 
-def test_bad_series_is_a_failure_with_exit_2(
+def _one_patient_cohort(
+    root: Path, case: str, series_writer, make_phantom, make_mask_image, write_cohort
+) -> str:
+    """A one-patient cohort broken in the way `case` names; returns the file the error must name."""
+    hu, mask = make_phantom()
+    series = root / "radiology" / "TCGA-BB-0001" / "series"
+    mask_path = root / "radiology" / "TCGA-BB-0001" / "tumour_mask.nii.gz"
+    series_writer(series, hu, skip=(5,) if case == "missing_slice" else ())
+    if case == "two_series":
+        series_writer(series / "extra", hu[:4], series_uid="1.2.3.999")
+    origin = (-40.0, -30.0, 100.0 + (900.0 if case == "mask_elsewhere" else 0.0))
+    sitk.WriteImage(make_mask_image(mask * (case != "empty_mask"), SPACING, origin), str(mask_path))
+    write_cohort(
+        root,
+        [
+            {
+                "patient_id": "TCGA-BB-0001",
+                "path": str(series),
+                "kind": "dicom_series",
+                "modality": "CT",
+                "mask_path": str(mask_path),
+            }
+        ],
+    )
+    return {"missing_slice": str(series / "IM"), "two_series": str(series)}.get(case, str(mask_path))
+
+
+@pytest.mark.parametrize(
+    ("case", "field", "words"),
+    [
+        ("missing_slice", "ImagePositionPatient", "missing slice(s): gap of 6 mm"),
+        ("two_series", "SeriesInstanceUID", "folder holds 2 DICOM series"),
+        ("mask_elsewhere", "mask_path", "mask does not overlap its image"),
+        ("empty_mask", "mask_path", "mask has no tumour (nonzero voxels)"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_2(
+    tmp_path: Path, case, field, words, series_writer, make_phantom, make_mask_image, write_cohort, run_cli
+) -> None:
+    named = _one_patient_cohort(
+        tmp_path / "c", case, series_writer, make_phantom, make_mask_image, write_cohort
+    )
+    rad = tmp_path / "RAD"
+    code, _, err = run_cli("radiology", "--cohort", tmp_path / "c", "--out", rad, "-q")
+    assert code == 2 and "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("mmdlm: error:")]
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert "1 of 1 patients failed" in line and "patient TCGA-BB-0001" in line and f"field {field}" in line
+    assert words in line and f"file {named}" in line
+    summary = json.loads((rad / "summary.json").read_text())
+    assert summary["counts"]["failed"] == 1 and summary["failed"][0]["patient_id"] == "TCGA-BB-0001"
+    assert read_index(rad).empty and not (rad / "TCGA-BB-0001").exists()
+
+
+def test_a_failed_patient_does_not_stop_the_others(
     tmp_path: Path, cohort, series_writer, make_phantom, run_cli
 ) -> None:
     root, _ = cohort
@@ -168,15 +223,9 @@ def test_bad_series_is_a_failure_with_exit_2(
     shutil.rmtree(series)
     series_writer(series, hu, skip=(5,))
     rad = tmp_path / "RAD"
-    code, out, err = run_cli("radiology", "--cohort", root, "--out", rad, "-q")
-    assert code == 2
-    line = [ln for ln in err.splitlines() if ln.startswith("mmdlm: error:")]
-    assert len(line) == 1 and "Traceback" not in err
-    assert "1 of 4 patients failed" in line[0] and "patient TCGA-AA-0001" in line[0]
-    assert "field ImagePositionPatient" in line[0] and "missing slice" in line[0] and str(series) in line[0]
-    summary = json.loads((rad / "summary.json").read_text())
-    assert summary["counts"]["failed"] == 1 and summary["failed"][0]["patient_id"] == "TCGA-AA-0001"
-    assert set(read_index(rad)["patient_id"]) == {"TCGA-AA-0002", "TCGA-AA-0003"}  # the others still done
+    code, _, err = run_cli("radiology", "--cohort", root, "--out", rad, "-q")
+    assert code == 2 and "1 of 4 patients failed" in err and "patient TCGA-AA-0001" in err
+    assert set(read_index(rad)["patient_id"]) == {"TCGA-AA-0002", "TCGA-AA-0003"}
 
 
 def test_image_rows_need_a_plane(tmp_path: Path, shared_data: Path) -> None:
