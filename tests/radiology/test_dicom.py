@@ -134,3 +134,17 @@ def test_bad_files_in_series_folder(tmp_path: Path, series_writer, make_phantom)
     (tmp_path / "s").mkdir()
     with pytest.raises(MmdlmError, match="no DICOM image files"):
         read_dicom_series(tmp_path / "s", "P")
+
+
+def test_file_without_an_image_is_ignored_with_a_warning(tmp_path: Path, series_writer, make_phantom) -> None:
+    hu, _ = make_phantom(shape=(5, 16, 16), centre=(2, 8, 8), radii=(2, 3, 3))
+    series_writer(tmp_path / "s", hu)
+    report = pydicom.Dataset()
+    report.file_meta = pydicom.dataset.FileMetaDataset()
+    report.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    report.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # basic text SR
+    report.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4.5"
+    report.Modality = "SR"
+    report.save_as(tmp_path / "s" / "report.dcm", enforce_file_format=True)
+    with pytest.warns(RadiologyWarning, match="report.dcm.*DICOM file without an image"):
+        assert read_dicom_series(tmp_path / "s").GetSize() == (16, 16, 5)

@@ -59,7 +59,7 @@ def _read_header(path: Path, patient: str | None) -> _Slice | None:
             raise MmdlmError("not a readable DICOM file", file=path, patient=patient) from None
         warn("not a DICOM file; ignored", file=path, patient=patient)
         return None
-    if "PixelData" not in ds and "ImagePositionPatient" not in ds:
+    if "Rows" not in ds and "ImagePositionPatient" not in ds:  # (stop_before_pixels: no PixelData here)
         warn("DICOM file without an image (e.g. a report or DICOMDIR); ignored", file=path, patient=patient)
         return None
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
@@ -78,7 +78,7 @@ def _read_header(path: Path, patient: str | None) -> _Slice | None:
         position=_float_list(ds, "ImagePositionPatient", 3, path, patient),
         orientation=_float_list(ds, "ImageOrientationPatient", 6, path, patient),
         pixel_spacing=(float(spacing[0]), float(spacing[1])),
-        shape=(int(ds.Rows), int(ds.Columns)),
+        shape=(int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)),
     )
 
 
