@@ -14,7 +14,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
-import yaml
 
 from mmdlm.slides import open_store, read_index, tile_slides
 from mmdlm.slides.config import TilingConfig
@@ -53,20 +52,18 @@ def temporaries(out: Path) -> list[Path]:
     return [p for p in out.rglob(".*") if ".tmp-" in p.name]
 
 
-def start_tiling(cohort: Path, out: Path, config: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "mmdlm.cli",
-        "tile",
-        "--cohort",
-        str(cohort),
-        "--out",
-        str(out),
-        "--config",
-        str(config),
-        "--quiet",
-    ]
+#: The tiling process: the library entry point `mmdlm tile` calls (read_slides_csv + tile_slides), run as its
+#: own interpreter without the CLI's config stack (which imports torch), so the test stays fast.
+RUNNER = (
+    "import sys; from mmdlm.slides.config import TilingConfig; "
+    "from mmdlm.slides.pipeline import read_slides_csv, tile_slides; "
+    "tile_slides(read_slides_csv(sys.argv[1]), sys.argv[2], TilingConfig.model_validate_json(sys.argv[3]), "
+    "seed=0, progress=False)"
+)
+
+
+def start_tiling(cohort: Path, out: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-c", RUNNER, str(cohort), str(out), TilingConfig(**TILING).model_dump_json()]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -79,12 +76,10 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path, cmu_slid
         link.symlink_to(cmu_slide)
         rows.append({"patient_id": f"P{i}", "slide_id": f"s{i}", "path": link.name})
     pd.DataFrame(rows).to_csv(cohort / "slides.csv", index=False)
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"seed": 0, "tiling": TILING}))
     out = tmp_path / "tiles"
 
     # 1. start a real run and kill it (the whole process group, SIGKILL) while a store is being written
-    proc = start_tiling(cohort, out, config)
+    proc = start_tiling(cohort, out)
     deadline = time.monotonic() + 120
     finals: list[Path] = []
     while time.monotonic() < deadline and proc.poll() is None:
@@ -109,7 +104,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path, cmu_slid
     assert not (out / "summary.json").exists()
 
     # 2. restart: completes, skips what was done, removes the leftovers
-    proc = start_tiling(cohort, out, config)
+    proc = start_tiling(cohort, out)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
     summary = json.loads((out / "summary.json").read_text())

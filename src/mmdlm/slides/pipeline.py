@@ -221,28 +221,18 @@ def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> dict[str, Any]:
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
-    """Delete temporary files left in out_dir and out_dir/qc by killed runs (their process is gone)."""
+    """Delete temporary files left in out_dir and out_dir/qc by killed runs. Call with the folder lock held:
+    then no live run owns them (a killed run's orphaned worker, if any, only loses its rename)."""
     removed = []
     for folder in (out_dir, out_dir / "qc"):
         if not folder.is_dir():
             continue
         for entry in folder.iterdir():
-            match = _TMP_NAME.match(entry.name)
-            if match is None or _pid_alive(int(match.group(1))):
+            if _TMP_NAME.match(entry.name) is None or not entry.is_file():
                 continue
             entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager
