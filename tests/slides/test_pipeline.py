@@ -214,7 +214,12 @@ def test_duplicate_or_unsafe_slide_ids_are_errors(tmp_path: Path, cmu_slide: Pat
 
 
 def write_cohort(cohort: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A minimal manifest: patients.csv (id, time, event) and slides.csv."""
     cohort.mkdir(parents=True, exist_ok=True)
+    patients = sorted({r[0] for r in rows})
+    pd.DataFrame({"patient_id": patients, "time": 10.0, "event": 1}).to_csv(
+        cohort / "patients.csv", index=False
+    )
     pd.DataFrame(rows, columns=["patient_id", "slide_id", "path"]).to_csv(cohort / "slides.csv", index=False)
     return cohort
 
@@ -268,3 +273,13 @@ def test_open_store_rejects_non_stores(tmp_path: Path) -> None:
     with pytest.raises(MmdlmError) as exc:
         open_store(tmp_path / "other.h5")
     assert exc.value.field == "format_version"
+
+
+def test_a_second_concurrent_run_is_refused(tmp_path: Path, cmu_slide: Path) -> None:
+    from mmdlm.slides.pipeline import tiles_lock
+
+    with tiles_lock(tmp_path / "t"):
+        with pytest.raises(MmdlmError, match="in use by process") as exc:
+            tile_slides(slides_table([("a", "P1", cmu_slide)]), tmp_path / "t", CFG, progress=False)
+    assert exc.value.file == str(tmp_path / "t")
+    assert not (tmp_path / "t" / "a.h5").exists()

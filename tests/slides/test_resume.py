@@ -52,13 +52,13 @@ def temporaries(out: Path) -> list[Path]:
     return [p for p in out.rglob(".*") if ".tmp-" in p.name]
 
 
-#: The tiling process: the library entry point `mmdlm tile` calls (read_slides_csv + tile_slides), run as its
+#: The tiling process: the library calls `mmdlm tile` makes (load_manifest + tile_slides), run as its
 #: own interpreter without the CLI's config stack (which imports torch), so the test stays fast.
 RUNNER = (
     "import sys; from mmdlm.slides.config import TilingConfig; "
-    "from mmdlm.slides.pipeline import read_slides_csv, tile_slides; "
-    "tile_slides(read_slides_csv(sys.argv[1]), sys.argv[2], TilingConfig.model_validate_json(sys.argv[3]), "
-    "seed=0, progress=False)"
+    "from mmdlm.cohort.manifest import load_manifest; from mmdlm.slides.pipeline import tile_slides; "
+    "cfg = TilingConfig.model_validate_json(sys.argv[3]); "
+    "tile_slides(load_manifest(sys.argv[1]).slides, sys.argv[2], cfg, seed=0, progress=False)"
 )
 
 
@@ -76,6 +76,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path, cmu_slid
         link.symlink_to(cmu_slide)
         rows.append({"patient_id": f"P{i}", "slide_id": f"s{i}", "path": link.name})
     pd.DataFrame(rows).to_csv(cohort / "slides.csv", index=False)
+    pd.DataFrame({"patient_id": [r["patient_id"] for r in rows], "time": 12.0, "event": 0}).to_csv(
+        cohort / "patients.csv", index=False
+    )
     out = tmp_path / "tiles"
 
     # 1. start a real run and kill it (the whole process group, SIGKILL) while a store is being written

@@ -15,9 +15,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("tile")
     def tile(
-        cohort: Path = typer.Option(
-            ..., "--cohort", help="Cohort folder with slides.csv (from `mmdlm ingest`)"
-        ),
+        cohort: Path = typer.Option(..., "--cohort", help="Cohort folder (manifest from `mmdlm ingest`)"),
         out: Path = typer.Option(..., "--out", help="Tile store folder (created; reruns resume)"),
         workers: int = typer.Option(
             None, "--workers", "-w", help="Slides tiled in parallel (default: config)"
@@ -26,11 +24,12 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary"),
     ) -> None:
         """Tile slides at ~10x and ~5x (tissue only) into OUT/<slide_id>.h5; fresh stores are skipped."""
+        from mmdlm.cohort.manifest import load_manifest
         from mmdlm.errors import MmdlmError
-        from mmdlm.slides.pipeline import read_slides_csv, tile_slides
+        from mmdlm.slides.pipeline import tile_slides
 
         cfg = resolve_config(config)
-        slides = read_slides_csv(cohort)
+        slides = load_manifest(cohort).slides  # validated; relative paths resolved against COHORT
         summary = tile_slides(slides, out, cfg.tiling, seed=cfg.seed, workers=workers, progress=not quiet)
         for warning in summary["warnings"]:
             print(f"mmdlm: warning: {warning}", file=sys.stderr)

@@ -29,7 +29,6 @@ _EXPORTS = {
     "tissue_fractions": "grid",
     "tile_slides": "pipeline",
     "tile_slide": "pipeline",
-    "read_slides_csv": "pipeline",
     "open_store": "store",
     "TileStore": "store",
     "read_index": "store",

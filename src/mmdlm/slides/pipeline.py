@@ -419,38 +419,3 @@ def _write_index(out_dir: Path, results: list[dict[str, Any]], cfg: TilingConfig
     write_text_atomic(
         out_dir / "index.csv", pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).to_csv(index=False)
     )
-
-
-def read_slides_csv(cohort_dir: str | Path) -> pd.DataFrame:
-    """COHORT/slides.csv (patient_id, slide_id, path) as strings; relative paths resolve against COHORT
-    and may not escape it. (Stand-in until mmdlm.cohort's manifest loader provides the slides table.)"""
-    cohort_dir = Path(cohort_dir)
-    path = cohort_dir / "slides.csv"
-    if not path.is_file():
-        raise MmdlmError("slides table not found (run `mmdlm ingest` first)", file=path)
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise MmdlmError(f"not a readable CSV ({exc.__class__.__name__})", file=path) from None
-    missing = [c for c in SLIDE_COLUMNS if c not in table.columns]
-    if missing:
-        raise MmdlmError("slides table lacks columns", file=path, field=",".join(missing))
-    root = Path(os.path.normpath(cohort_dir.absolute()))
-    resolved = []
-    for row, (patient, raw) in enumerate(zip(table["patient_id"], table["path"], strict=True), start=2):
-        if not raw.strip():
-            raise MmdlmError("empty slide path", file=path, row=row, patient=patient, field="path")
-        p = Path(raw)
-        if not p.is_absolute():
-            p = Path(os.path.normpath(root / p))  # lexical: a symlink inside the cohort may point anywhere
-            if not p.is_relative_to(root):
-                raise MmdlmError(
-                    "relative slide path escapes the cohort folder",
-                    file=path,
-                    row=row,
-                    patient=patient,
-                    field="path",
-                )
-        resolved.append(str(p))
-    table["path"] = resolved
-    return table
