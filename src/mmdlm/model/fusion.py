@@ -66,26 +66,38 @@ class MultimodalNet(nn.Module):
         self.width = width
 
     def embed(self, inputs: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-        """Per-modality embeddings [B, M, width]; a modality absent from the whole batch is not computed."""
+        """Per-modality embeddings [B, M, width]. A branch sees only the rows where its modality is present
+        (absent rows are zeros and never touch its batch-norm statistics); a modality absent from the whole
+        batch is not computed."""
         batch = mask.shape[0]
-        ref = self.modality_bias
-        parts = []
+        parts: list[torch.Tensor | None] = []
         for m_idx, name in enumerate(MODALITIES):
-            if bool(mask[:, m_idx].any()) and name in inputs:
+            col = mask[:, m_idx]
+            if name not in inputs or not bool(col.any()):
+                parts.append(None)
+            elif bool(col.all()):
                 parts.append(self.branches[name](inputs[name]))
             else:
-                parts.append(torch.zeros(batch, self.width, device=ref.device, dtype=ref.dtype))
-        return torch.stack(parts, dim=1)
+                idx = col.nonzero().squeeze(1)
+                sub = self.branches[name](inputs[name][idx])
+                parts.append(sub.new_zeros(batch, sub.shape[1]).index_copy(0, idx, sub))
+        computed = [p for p in parts if p is not None]
+        ref = computed[0] if computed else self.modality_bias
+        zeros = torch.zeros(batch, self.width, device=ref.device, dtype=ref.dtype)
+        return torch.stack([zeros if p is None else p.to(ref.dtype) for p in parts], dim=1)
 
     def forward(self, inputs: dict[str, torch.Tensor], mask: torch.Tensor) -> ModelOutput:
-        """`inputs[m]`: batch tensor per modality; `mask` [B, M] bool, True where modality m is present."""
+        """`inputs[m]`: batch tensor per modality (normalised images, genomic vector); `mask` [B, M] bool, True
+        where modality m is present and active. Masked entries get exactly zero attention and never reach the
+        fused vector; a row with no modality gives the head's no-evidence output."""
         mask = mask.to(torch.bool)
-        if not bool(mask.any(dim=1).all()):
-            raise MmdlmError("a sample has no modality present (mask row all False)", field="mask")
         h = self.embed(inputs, mask)
         scores = self.score(h).squeeze(-1) + self.modality_bias
         scores = scores.masked_fill(~mask, float("-inf"))
-        attention = torch.softmax(scores, dim=1)
+        # a row with no modality (a patient without any of the active modalities) gets zero attention and the
+        # head's no-evidence output head(0), instead of the NaN a softmax over nothing would give
+        empty = ~mask.any(dim=1, keepdim=True)
+        attention = torch.softmax(scores.masked_fill(empty, 0.0), dim=1).masked_fill(~mask, 0.0)
         # where() rather than multiplication: a masked input can never leak (even a NaN) into the fusion
         weighted = torch.where(mask.unsqueeze(-1), attention.unsqueeze(-1) * h, torch.zeros_like(h))
         fused = weighted.sum(dim=1)

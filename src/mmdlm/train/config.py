@@ -1,8 +1,10 @@
-"""Config section owned by mmdlm.train: the paper's optimisation defaults and devices."""
+"""Config section owned by mmdlm.train: the paper's optimisation defaults, devices and the GPU data path."""
 
 from __future__ import annotations
 
 from typing import Literal
+
+from pydantic import Field
 
 from mmdlm.config_base import StrictModel
 
@@ -10,14 +12,23 @@ from mmdlm.config_base import StrictModel
 class TrainConfig(StrictModel):
     """Staged training (unimodal then multimodal), SGD as in the paper."""
 
-    lr: float = 0.004
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 32
-    epochs_unimodal: int = 200
-    epochs_multimodal: int = 200
+    lr: float = Field(0.004, gt=0)
+    momentum: float = Field(0.9, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+    batch_size: int = Field(32, ge=2)
+    eval_batch_size: int = Field(64, ge=1)
+    epochs_unimodal: int = Field(200, ge=1)
+    epochs_multimodal: int = Field(200, ge=1)
     ties: Literal["efron", "breslow"] = "efron"
     accelerator: str = "auto"
     devices: int | str = 1
-    precision: str = "32-true"
-    strategy: str = "auto"
+    num_nodes: int = Field(1, ge=1)
+    precision: str = "32-true"  # bf16-mixed on GPU
+    strategy: str = "auto"  # ddp / ddp_spawn run with find_unused_parameters (muted branches get no grad)
+    deterministic: bool = True  # torch deterministic algorithms on CPU; on GPU only a warning (cuDNN pooling)
+    channels_last: bool = True  # images and convolutions in NHWC (faster on GPU tensor cores)
+    compile: bool = False  # torch.compile the backbones
+    cpu_threads: int = Field(0, ge=0)  # torch threads when training on CPU (0: torch's default); 1 is often
+    #                                   fastest on a small, shared machine
+    check_val_every_n_epoch: int = Field(1, ge=1)
+    holdout_fraction: float = Field(0.25, gt=0, lt=1)  # `mmdlm train`: seeded stratified validation share

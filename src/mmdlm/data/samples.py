@@ -1,0 +1,174 @@
+"""Patient-level samples: random combinations for training, the fixed Cartesian product for evaluation.
+
+A sample is one image per present image modality, the genomic vector and the modality mask over MODALITIES.
+Modalities outside `active` are muted (mask False, nothing read). Images stay uint8 until the batch is on the
+device (see mmdlm.data.transforms.normalise), which keeps loader->device copies 4x smaller.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import zlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from mmdlm.data.records import PatientRecord
+from mmdlm.data.transforms import augment_radiology, augment_tile, to_chw
+from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY
+
+log = logging.getLogger("mmdlm.data")
+
+
+def _active_mask(active: Sequence[str]) -> np.ndarray:
+    return np.array([m in active for m in MODALITIES], dtype=bool)
+
+
+def _sample(rec: PatientRecord, index: int, picks: dict[str, int], mask: np.ndarray, size: int,
+            rng: np.random.Generator | None, jitter: float) -> dict:
+    images = {}
+    for m, i in picks.items():
+        t = to_chw(rec.images[m][i], size)
+        if rng is not None:
+            t = augment_radiology(t, rng) if m == RADIOLOGY else augment_tile(t, rng, jitter)
+        images[m] = t
+    g = rec.genomics if mask[MODALITIES.index(GENOMICS)] else None
+    return {"index": index, "images": images, "genomics": None if g is None else torch.from_numpy(g),
+            "mask": torch.from_numpy(mask.copy()), "time": rec.time, "event": rec.event,
+            "label": -1 if rec.label_5y is None else rec.label_5y}
+
+
+class TrainSamples(Dataset):
+    """Each item draws a random image per present active modality (with augmentation when `augment`).
+
+    Indexed by (record index, draw seed) pairs from EpochSampler, so a draw depends only on the seed, the epoch
+    and its position: identical across runs, workers and resumes.
+    """
+
+    def __init__(self, records: Sequence[PatientRecord], active: Sequence[str], image_size: int,
+                 augment: bool = True, jitter: float = 0.1) -> None:
+        keep = _active_mask(active)
+        self.records = [r for r in records if (r.mask & keep).any()]
+        self.skipped = len(records) - len(self.records)
+        if self.skipped:
+            log.warning("%d training patient(s) have none of %s: not used in this stage", self.skipped,
+                        list(active))
+        self.active_mask = keep
+        self.image_size = image_size
+        self.augment = augment
+        self.jitter = jitter
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict:
+        index, seed = key
+        rec = self.records[index]
+        rng = np.random.default_rng(seed)
+        mask = rec.mask & self.active_mask
+        picks = {m: int(rng.integers(len(rec.images[m]))) for m in IMAGE_MODALITIES if mask[MODALITIES.index(m)]}
+        return _sample(rec, index, picks, mask, self.image_size, rng if self.augment else None, self.jitter)
+
+
+def fixed_images(rec: PatientRecord, modality: str, k: int, seed: int) -> list[int]:
+    """The patient's fixed evaluation list for one modality: k image indices chosen by (seed, patient, modality)."""
+    n = len(rec.images[modality])
+    if n <= k:
+        return list(range(n))
+    key = [seed, zlib.crc32(rec.patient_id.encode()), MODALITIES.index(modality)]
+    return sorted(int(i) for i in np.random.default_rng(key).choice(n, size=k, replace=False))
+
+
+class EvalSamples(Dataset):
+    """The fixed Cartesian product of each patient's fixed image lists (no augmentation), identical every run.
+
+    A patient without any active modality still gets one sample (mask all False: the model's no-evidence output).
+    """
+
+    def __init__(self, records: Sequence[PatientRecord], active: Sequence[str], image_size: int,
+                 images_per_modality: int, seed: int) -> None:
+        self.records = list(records)
+        self.active_mask = _active_mask(active)
+        self.image_size = image_size
+        self.items: list[tuple[int, dict[str, int]]] = []
+        for r_idx, rec in enumerate(self.records):
+            mask = rec.mask & self.active_mask
+            mods = [m for m in IMAGE_MODALITIES if mask[MODALITIES.index(m)]]
+            lists = [fixed_images(rec, m, images_per_modality, seed) for m in mods]
+            for combo in itertools.product(*lists):
+                self.items.append((r_idx, dict(zip(mods, combo, strict=True))))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        r_idx, picks = self.items[i]
+        rec = self.records[r_idx]
+        return _sample(rec, r_idx, picks, rec.mask & self.active_mask, self.image_size, None, 0.0)
+
+
+class EpochSampler(Sampler):
+    """Yields (record index, draw seed) pairs: a seeded permutation per epoch, sharded over DDP ranks.
+
+    Lightning calls `set_epoch` every epoch; the order depends only on (seed, epoch), so resuming at epoch k
+    replays exactly what an uninterrupted run would have drawn.
+    """
+
+    def __init__(self, n: int, seed: int, draws_per_item: int = 1, shuffle: bool = True) -> None:
+        self.n, self.seed, self.draws, self.shuffle = n, seed, draws_per_item, shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    @staticmethod
+    def _world() -> tuple[int, int]:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
+    def __len__(self) -> int:
+        return math.ceil(self.n * self.draws / self._world()[1])
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        rank, world = self._world()
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = np.tile(np.arange(self.n), self.draws)
+        if self.shuffle:
+            order = rng.permutation(order)
+        seeds = rng.integers(0, 2**62, size=len(order))
+        total = math.ceil(len(order) / world) * world
+        pad = total - len(order)
+        order, seeds = np.concatenate([order, order[:pad]]), np.concatenate([seeds, seeds[:pad]])
+        for i in range(rank, total, world):
+            yield int(order[i]), int(seeds[i])
+
+
+def collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
+    """Stack samples; a modality missing from a sample is zeros with mask False."""
+    batch = len(samples)
+    images = {}
+    for m in IMAGE_MODALITIES:
+        if any(m in s["images"] for s in samples):
+            out = torch.zeros(batch, 3, image_size, image_size, dtype=torch.uint8)
+            for i, s in enumerate(samples):
+                if m in s["images"]:
+                    out[i] = s["images"][m]
+            images[m] = out
+    genomics = torch.zeros(batch, max(n_genomic, 1), dtype=torch.float32)
+    for i, s in enumerate(samples):
+        if s["genomics"] is not None:
+            genomics[i, :n_genomic] = s["genomics"]
+    return {
+        "images": images,
+        "genomics": genomics,
+        "mask": torch.stack([s["mask"] for s in samples]),
+        "index": torch.tensor([s["index"] for s in samples], dtype=torch.long),
+        "time": torch.tensor([s["time"] for s in samples], dtype=torch.float32),
+        "event": torch.tensor([s["event"] for s in samples], dtype=torch.float32),
+        "label": torch.tensor([s["label"] for s in samples], dtype=torch.long),
+    }

@@ -1,0 +1,71 @@
+"""Checkpoints: written atomically, read only with torch.load(weights_only=True); the model and its metadata."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from mmdlm.atomic import atomic_path
+from mmdlm.errors import MmdlmError
+from mmdlm.model.fusion import MultimodalNet
+
+#: hyper-parameters every checkpoint carries (plain types only, so weights_only loading works)
+META_KEYS = ("task", "configuration", "active", "n_genomic", "feature_names", "image_size", "model")
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning checkpoint IO that writes to a temporary sibling and renames (never a half-written .ckpt),
+    and loads with weights_only=True."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                torch.save(checkpoint, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict:
+        return read_checkpoint(path, map_location or "cpu")
+
+
+def read_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
+    """A checkpoint's dict, loaded with weights_only=True (MmdlmError naming the file if unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MmdlmError("checkpoint not found", file=path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is the user's input
+        raise MmdlmError(f"not a readable mmdlm checkpoint ({exc.__class__.__name__})", file=path) from None
+
+
+def model_state(checkpoint: dict) -> dict[str, torch.Tensor]:
+    """The MultimodalNet state dict inside a Lightning checkpoint (module prefix 'model.' removed)."""
+    state = checkpoint.get("state_dict", {})
+    out = {k.removeprefix("model.").replace("_orig_mod.", ""): v for k, v in state.items() if k.startswith("model.")}
+    return out
+
+
+def load_model(checkpoint: str | Path) -> tuple[MultimodalNet, dict]:
+    """(model in eval mode on CPU, meta: task, configuration, active, n_genomic, feature_names, image_size, model)."""
+    ckpt = read_checkpoint(checkpoint)
+    hp = ckpt.get("hyper_parameters") or {}
+    missing = [k for k in META_KEYS if k not in hp]
+    if missing:
+        raise MmdlmError(f"checkpoint lacks metadata {missing}", file=checkpoint, field="hyper_parameters")
+    m = hp["model"]
+    net = MultimodalNet(n_genomic=int(hp["n_genomic"]), task=hp["task"], width=int(m["width"]),
+                        dropout=float(m["dropout"]), backbone=m["backbone"], pretrained="none")
+    try:
+        net.load_state_dict(model_state(ckpt))
+    except RuntimeError as exc:
+        raise MmdlmError(f"checkpoint weights do not fit the model ({str(exc)[:200]})", file=checkpoint) from None
+    meta = {k: hp[k] for k in META_KEYS}
+    meta["epoch"] = ckpt.get("epoch")
+    return net.eval(), meta

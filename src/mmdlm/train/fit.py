@@ -1,0 +1,210 @@
+"""One training stage with PyTorch Lightning: checkpoints (best by the validation metric, last), resume from
+last, CSV + TensorBoard logs, devices / precision / DDP from the config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from mmdlm.atomic import write_json_atomic
+from mmdlm.data.records import PatientRecord, n_genomic
+from mmdlm.errors import MmdlmError
+from mmdlm.modalities import CONFIGURATIONS, MODALITIES
+from mmdlm.train.checkpoints import AtomicCheckpointIO, model_state, read_checkpoint
+from mmdlm.train.loaders import eval_loader, train_loader
+from mmdlm.train.module import SurvivalModule
+
+log = logging.getLogger("mmdlm.train")
+
+BEST, LAST, DONE, STAGE = "best.ckpt", "last.ckpt", "done.json", "stage.json"
+
+
+@dataclass(frozen=True)
+class Devices:
+    """Where and how a stage runs (None: take the config's value)."""
+
+    accelerator: str | None = None
+    devices: int | str | None = None
+    precision: str | None = None
+    strategy: str | None = None
+    num_nodes: int | None = None
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """A finished stage's checkpoints and its best validation metric."""
+
+    best: Path
+    last: Path
+    best_metric: float | None
+
+
+def _resolve_accelerator(name: str) -> str:
+    if name == "auto":
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def _strategy(name: str):
+    if name in ("ddp", "ddp_spawn", "ddp_fork"):
+        from lightning.pytorch.strategies import DDPStrategy
+
+        start = {"ddp": "popen", "ddp_spawn": "spawn", "ddp_fork": "fork"}[name]
+        return DDPStrategy(start_method=start, find_unused_parameters=True)
+    return name
+
+
+def trainer_kwargs(cfg, devices: Devices) -> dict:
+    """Trainer arguments for the config plus command-line overrides."""
+    t = cfg.train
+    accelerator = _resolve_accelerator(devices.accelerator or t.accelerator)
+    deterministic = (True if accelerator == "cpu" else "warn") if t.deterministic else False
+    return {
+        "accelerator": accelerator,
+        "devices": devices.devices if devices.devices is not None else t.devices,
+        "num_nodes": devices.num_nodes or t.num_nodes,
+        "precision": devices.precision or t.precision,
+        "strategy": _strategy(devices.strategy or t.strategy),
+        "deterministic": deterministic,
+        "check_val_every_n_epoch": t.check_val_every_n_epoch,
+    }
+
+
+def stage_key(cfg, task: str, configuration: str, train: Sequence[PatientRecord], val: Sequence[PatientRecord],
+              init: dict[str, Path], epochs: int) -> str:
+    """Hash of everything a stage's weights depend on (a stage folder with another key is stale)."""
+    dump = cfg.model_dump(mode="json")
+    train_cfg = {k: v for k, v in dump["train"].items() if k not in ("devices", "num_nodes", "accelerator")}
+    blob = json.dumps([dump["seed"], dump["data"], dump["model"], train_cfg, task, configuration, epochs,
+                       sorted(r.patient_id for r in train), sorted(r.patient_id for r in val),
+                       {m: str(p) for m, p in sorted(init.items())}], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _truth(records: Sequence[PatientRecord]) -> pd.DataFrame:
+    return pd.DataFrame({"patient_id": [r.patient_id for r in records], "time": [r.time for r in records],
+                         "event": [r.event for r in records],
+                         "label": [-1 if r.label_5y is None else r.label_5y for r in records]})
+
+
+def _init_branches(module: SurvivalModule, init: dict[str, Path]) -> None:
+    """Copy each branch (backbone + projection) from its unimodal checkpoint."""
+    state = module.model.state_dict()
+    for modality, path in init.items():
+        src = model_state(read_checkpoint(path))
+        prefix = f"branches.{modality}."
+        picked = {k: v for k, v in src.items() if k.startswith(prefix)}
+        if not picked or any(k not in state or state[k].shape != v.shape for k, v in picked.items()):
+            raise MmdlmError(f"checkpoint has no compatible '{modality}' branch", file=path, field="init")
+        state.update(picked)
+    module.model.load_state_dict(state)
+
+
+def is_done(stage_dir: Path, key: str) -> bool:
+    """Whether the stage in `stage_dir` finished with the same key (its best.ckpt can be reused)."""
+    done = stage_dir / DONE
+    if not done.is_file() or not (stage_dir / BEST).is_file():
+        return False
+    try:
+        return json.loads(done.read_text()).get("key") == key
+    except json.JSONDecodeError:
+        return False
+
+
+def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord], val: Sequence[PatientRecord],
+              stage_dir: Path, *, epochs: int, init: dict[str, Path] | None = None, resume: bool = True,
+              devices: Devices = Devices(), callbacks: Sequence = (), max_epochs: int | None = None) -> StageResult:
+    """Train `configuration` (its CONFIGURATIONS modalities active, others muted) for `epochs` epochs.
+
+    `init`: modality -> unimodal checkpoint whose branch initialises this stage. With `resume`, an unfinished
+    stage continues from stage_dir/last.ckpt; a finished one (same key) is returned as is. `max_epochs` stops
+    early (for tests of interruption) without marking the stage done.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    if configuration not in CONFIGURATIONS:
+        raise MmdlmError(f"unknown configuration '{configuration}'; choose from {', '.join(CONFIGURATIONS)}",
+                         field="configuration")
+    if task not in ("cox", "5yss"):
+        raise MmdlmError(f"unknown task '{task}' (cox or 5yss)", field="task")
+    if task == "5yss":
+        train = [r for r in train if r.label_5y is not None]
+        val = [r for r in val if r.label_5y is not None]
+    if len(train) < 2:
+        raise MmdlmError(f"stage {configuration}: fewer than 2 training patients", field="train")
+    if task == "cox" and not any(r.event for r in train):
+        raise MmdlmError(f"stage {configuration}: no event among the {len(train)} training patients (the Cox "
+                         "likelihood needs at least one)", field="event")
+    init = dict(init or {})
+    active = CONFIGURATIONS[configuration]
+    stage_dir = Path(stage_dir)
+    key = stage_key(cfg, task, configuration, train, val, init, epochs)
+    best, last = stage_dir / BEST, stage_dir / LAST
+    if resume and is_done(stage_dir, key):
+        info = json.loads((stage_dir / DONE).read_text())
+        return StageResult(best, last, info.get("best_metric"))
+    if rank_zero_only.rank == 0:
+        old = stage_dir / STAGE
+        stale = old.is_file() and json.loads(old.read_text()).get("key") != key
+        if stage_dir.exists() and (stale or not resume):
+            log.info("stage %s: removing previous contents of %s", configuration, stage_dir)
+            shutil.rmtree(stage_dir)
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(stage_dir / STAGE, {"key": key, "task": task, "configuration": configuration,
+                                              "epochs": epochs, "init": {m: str(p) for m, p in init.items()}})
+
+    all_records = list(train) + list(val)
+    n_gen = n_genomic(all_records)
+    features = next((list(r.genomic_features) for r in all_records if r.genomic_features), [])
+    kw = trainer_kwargs(cfg, devices)
+    if kw["accelerator"] == "cpu" and cfg.train.cpu_threads:
+        torch.set_num_threads(cfg.train.cpu_threads)
+    module = SurvivalModule(
+        task=task, configuration=configuration, active=list(active), n_genomic=n_gen, feature_names=features,
+        image_size=cfg.data.image_size, model=cfg.model.model_dump(mode="json"),
+        optim={"lr": cfg.train.lr, "momentum": cfg.train.momentum, "weight_decay": cfg.train.weight_decay},
+        ties=cfg.train.ties, seed=cfg.seed, channels_last=cfg.train.channels_last and kw["accelerator"] != "cpu",
+        compile=cfg.train.compile, pretrained=not init,
+    )
+    if init:
+        _init_branches(module, init)
+    module.val_truth = _truth(val)
+    pin = kw["accelerator"] == "gpu"
+    tl = train_loader(train, active, cfg, n_gen, pin_memory=pin)
+    vl = eval_loader(val, active, cfg, n_gen, pin_memory=pin)
+    checkpoint = ModelCheckpoint(dirpath=stage_dir, filename="best", monitor="val_metric", mode="max",
+                                 save_top_k=1, save_last=True, enable_version_counter=False,
+                                 auto_insert_metric_name=False)
+    loggers = [CSVLogger(stage_dir / "logs", name="", version="csv"),
+               TensorBoardLogger(stage_dir / "logs", name="", version="tensorboard", default_hp_metric=False)]
+    trainer = L.Trainer(max_epochs=min(epochs, max_epochs or epochs), logger=loggers,
+                        callbacks=[checkpoint, *callbacks], plugins=[AtomicCheckpointIO()],
+                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                        use_distributed_sampler=False, log_every_n_steps=1, **kw)
+    ckpt_path = str(last) if resume and last.is_file() else None
+    if ckpt_path:
+        log.info("stage %s: resuming from %s", configuration, last)
+    trainer.fit(module, tl, vl, ckpt_path=ckpt_path, weights_only=True)
+    score = checkpoint.best_model_score
+    best_metric = None if score is None else float(score)
+    finished = trainer.current_epoch >= epochs
+    if trainer.is_global_zero and finished:
+        write_json_atomic(stage_dir / DONE, {"key": key, "best_metric": best_metric, "epochs": epochs,
+                                             "best": BEST, "last": LAST})
+    return StageResult(best, last, best_metric)
+
+
+def active_modalities(configuration: str) -> tuple[str, ...]:
+    """The configuration's active modalities, in MODALITIES order."""
+    return tuple(m for m in MODALITIES if m in CONFIGURATIONS[configuration])

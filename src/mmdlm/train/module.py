@@ -1,0 +1,121 @@
+"""The LightningModule: the multimodal net with muting, Cox or 5YSS loss, SGD, per-patient validation metric."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+
+from mmdlm.data.transforms import normalise
+from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
+from mmdlm.model.fusion import ModelOutput, MultimodalNet, mute
+from mmdlm.train.losses import cox_ph_loss, survival_5y_loss
+from mmdlm.train.metrics import c_index, roc_auc
+
+SCORE = {"cox": "risk", "5yss": "p_dead_5y"}
+ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
+
+
+def batch_inputs(batch: dict, channels_last: bool) -> dict[str, torch.Tensor]:
+    """Model inputs from a collated batch already on the device (uint8 images normalised here)."""
+    inputs = {m: normalise(x, channels_last) for m, x in batch["images"].items()}
+    inputs[GENOMICS] = batch["genomics"]
+    return inputs
+
+
+def scores_of(out: ModelOutput, task: str) -> torch.Tensor:
+    """Risk [B] (cox) or p(dead within 5 years) [B] (5yss), float32."""
+    if task == "cox":
+        return out.out.float()
+    return torch.softmax(out.out.float(), dim=1)[:, 1]
+
+
+def aggregate(index: np.ndarray, score: np.ndarray, attention: np.ndarray, patient_ids: Sequence[str],
+              task: str) -> pd.DataFrame:
+    """Per-patient means over the evaluation combinations: patient_id, score, att_<modality>."""
+    df = pd.DataFrame(attention, columns=list(ATT_COLUMNS))
+    df.insert(0, SCORE[task], score)
+    df.insert(0, "patient_id", [patient_ids[i] for i in index])
+    return df.groupby("patient_id", sort=False).mean().reset_index()
+
+
+class SurvivalModule(L.LightningModule):
+    """Hyper-parameters are plain types (saved in the checkpoint; loadable with weights_only=True)."""
+
+    def __init__(self, task: str, configuration: str, active: list[str], n_genomic: int, feature_names: list[str],
+                 image_size: int, model: dict, optim: dict, ties: str = "efron", seed: int = 0,
+                 channels_last: bool = False, compile: bool = False, pretrained: bool = True) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.task = task
+        self.active = tuple(active)
+        self.model = MultimodalNet(
+            n_genomic=n_genomic, task=task, width=model["width"], dropout=model["dropout"],
+            backbone=model["backbone"], pretrained=model["pretrained"] if pretrained else "none",
+            pretrained_path=model.get("pretrained_path"),
+        )
+        for m in MODALITIES:  # muted branches are frozen: no gradient, no momentum, no DDP all-reduce
+            if m not in self.active:
+                self.model.branches[m].requires_grad_(False)
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        if compile:
+            for m in IMAGE_MODALITIES:
+                self.model.branches[m].backbone = torch.compile(self.model.branches[m].backbone)
+        self.val_truth: pd.DataFrame | None = None  # set by the trainer driver: per record index labels
+        self._val_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def forward(self, batch: dict) -> ModelOutput:
+        mask = mute(batch["mask"], self.active)
+        return self.model(batch_inputs(batch, self.hparams.channels_last), mask)
+
+    def on_train_epoch_start(self) -> None:
+        # dropout draws depend only on (seed, epoch, rank): a resumed run replays the uninterrupted one
+        key = zlib.crc32(f"{self.hparams.seed}:{self.current_epoch}:{self.global_rank}".encode())
+        torch.manual_seed(key)
+
+    def _loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        if self.task == "cox":
+            return cox_ph_loss(out.out.float(), batch["time"], batch["event"], self.hparams.ties)
+        return survival_5y_loss(out.out.float(), batch["label"])
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        out = self(batch)
+        loss = self._loss(out, batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["index"]), sync_dist=True)
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_parts = []
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        out = self(batch)
+        self._val_parts.append((batch["index"].cpu().numpy(), scores_of(out, self.task).cpu().numpy(),
+                                out.attention.float().cpu().numpy()))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_parts or self.val_truth is None:
+            return
+        index = np.concatenate([p[0] for p in self._val_parts])
+        score = np.concatenate([p[1] for p in self._val_parts])
+        att = np.concatenate([p[2] for p in self._val_parts])
+        truth = self.val_truth
+        agg = aggregate(index, score, att, list(truth["patient_id"]), self.task).merge(truth, on="patient_id")
+        if self.task == "cox":
+            metric = c_index(agg["time"].to_numpy(), agg["event"].to_numpy(), agg["risk"].to_numpy())
+        else:
+            agg = agg[agg["label"] >= 0]
+            metric = roc_auc(agg["label"].to_numpy(), agg["p_dead_5y"].to_numpy())
+        # an undefined metric (no comparable pair, one class) never counts as the best epoch
+        self.log("val_metric", 0.0 if math.isnan(metric) else metric, prog_bar=True)
+        self._val_parts = []
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        o = self.hparams.optim
+        return torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weight_decay"])

@@ -1,0 +1,85 @@
+"""The paper's staged protocol: unimodal stages from ImageNet weights, then each multi-modality configuration
+initialised from its modalities' unimodal branches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mmdlm.data.records import PatientRecord, n_genomic
+from mmdlm.errors import MmdlmError
+from mmdlm.modalities import CONFIGURATIONS, MODALITIES
+from mmdlm.train.checkpoints import load_model
+from mmdlm.train.fit import Devices, fit_stage
+from mmdlm.train.predict import predict_model
+
+log = logging.getLogger("mmdlm.train")
+
+
+def unimodal_configuration(modality: str) -> str:
+    """Name of the single-modality configuration of `modality` (e.g. tile_10x -> histo_10x)."""
+    for name, mods in CONFIGURATIONS.items():
+        if tuple(mods) == (modality,):
+            return name
+    raise MmdlmError(f"no single-modality configuration for '{modality}'", field="configuration")
+
+
+def plan(configurations: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Stages to run, in order: (kind, configuration, init modalities). Unimodal stages first (each once)."""
+    unknown = [c for c in configurations if c not in CONFIGURATIONS]
+    if unknown:
+        raise MmdlmError(f"unknown configuration '{unknown[0]}'; choose from {', '.join(CONFIGURATIONS)}",
+                         field="configuration")
+    needed = [m for m in MODALITIES if any(m in CONFIGURATIONS[c] for c in configurations)]
+    stages = [("unimodal", unimodal_configuration(m), ()) for m in needed]
+    multi = [("multimodal", c, tuple(m for m in MODALITIES if m in CONFIGURATIONS[c]))
+             for c in dict.fromkeys(configurations) if len(CONFIGURATIONS[c]) > 1]
+    return stages + multi
+
+
+def run_stages(cfg, task: str, train: list[PatientRecord], val: list[PatientRecord], out_dir: Path,
+               configurations: Sequence[str], *, devices: Devices = Devices(), resume: bool = True,
+               only: str | None = None) -> dict[str, Path]:
+    """Run the plan's stages (or only the stage named `kind:configuration`); returns configuration -> best.ckpt."""
+    out_dir = Path(out_dir)
+    best: dict[str, Path] = {}
+    stages = plan(configurations)
+    if only is not None:
+        names = [f"{k}:{c}" for k, c, _ in stages]
+        if only not in names:
+            raise MmdlmError(f"unknown stage '{only}'; this run has {', '.join(names)}", field="stage")
+    for kind, conf, init_mods in stages:
+        init = {m: out_dir / unimodal_configuration(m) / "best.ckpt" for m in init_mods}
+        if only is not None and f"{kind}:{conf}" != only:
+            if (out_dir / conf / "best.ckpt").is_file():
+                best[conf] = out_dir / conf / "best.ckpt"
+            continue
+        missing = [str(p) for p in init.values() if not p.is_file()]
+        if missing:
+            raise MmdlmError("run the unimodal stage(s) first: no checkpoint", file=missing[0], field="stage")
+        epochs = cfg.train.epochs_unimodal if kind == "unimodal" else cfg.train.epochs_multimodal
+        log.info("stage %s:%s (%d epochs)", kind, conf, epochs)
+        result = fit_stage(cfg, task, conf, train, val, out_dir / conf, epochs=epochs, init=init, resume=resume,
+                           devices=devices)
+        best[conf] = result.best
+    return best
+
+
+def train_fold(cfg, task: str, train: list[PatientRecord], val: list[PatientRecord], out_dir: Path,
+               configurations: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Run the unimodal stages once, then each multi-modality configuration initialised from them; return per
+    configuration the validation predictions per patient (patient_id, risk | p_dead_5y, att_*).
+
+    Writes out_dir/<configuration>/{best.ckpt, last.ckpt, logs/}; an interrupted fold resumes where it stopped.
+    """
+    best = run_stages(cfg, task, train, val, out_dir, configurations)
+    n_gen = n_genomic(list(train) + list(val))
+    out = {}
+    for conf in dict.fromkeys(configurations):
+        model, meta = load_model(best[conf])
+        records = [r for r in val if r.label_5y is not None] if task == "5yss" else list(val)
+        out[conf] = predict_model(model, tuple(meta["active"]), records, cfg, n_gen)
+    return out
