@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from mmdlm.data.transforms import normalise
 from mmdlm.explain.config import ExplainConfig
 from mmdlm.explain.markup import TileScorer
 from mmdlm.explain.qupath import geojson_errors
@@ -126,3 +127,9 @@ def test_fixed_context_scorer_equals_the_fused_forward(model: MultimodalNet) -> 
         expected_alone = torch.softmax(model({"tile_10x": tiles}, alone).out, dim=1)[:, 1]
     assert torch.allclose(muted, expected_alone, atol=1e-5)
     assert not torch.allclose(muted, got, atol=1e-4)
+    # the GPU path's bfloat16 autocast (runs on CPU too) gives the same scores to bf16 precision
+    bf16 = TileScorer(model, "tile_10x", context, bf16=True)(tiles)
+    assert bf16.dtype == torch.float32 and torch.allclose(bf16, got, atol=0.03)
+    # uint8 tiles (what the markup workers deliver) are normalised as mmdlm.data does in training
+    raw = torch.randint(0, 256, (3, 3, TILE, TILE), dtype=torch.uint8, generator=gen)
+    assert torch.allclose(scorer(raw), scorer(normalise(raw)), atol=1e-6)

@@ -32,5 +32,9 @@ class ExplainConfig(StrictModel):
     #: Opacity of the most certain tile on the markup map (the least certain is drawn at `markup_min_alpha`).
     markup_max_alpha: float = Field(0.75, ge=0.0, le=1.0)
     markup_min_alpha: float = Field(0.1, ge=0.0, le=1.0)
+    #: Device for Grad-CAM and markup: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
+    device: str = "auto"
+    #: bfloat16 autocast (and channels_last) for the markup's forward passes when running on CUDA.
+    markup_bf16_on_cuda: bool = True
     #: Longer side (px) of the thumbnail the markup is drawn on.
     thumbnail_max_side: int = Field(1024, ge=64)

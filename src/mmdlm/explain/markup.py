@@ -33,8 +33,13 @@ class SlideTileDataset(Dataset):
     (mmdlm.data's `to_chw`; normalised later, on the model's device, by the scorer). Each worker opens its own
     OpenSlide handle on first use."""
 
-    def __init__(self, slide_path: str | Path, coords: np.ndarray, geometry: TileGeometry,
-                 image_size: int | None = None) -> None:
+    def __init__(
+        self,
+        slide_path: str | Path,
+        coords: np.ndarray,
+        geometry: TileGeometry,
+        image_size: int | None = None,
+    ) -> None:
         self.slide_path = Path(slide_path)
         self.coords = np.asarray(coords, dtype=np.int64).reshape(-1, 2)
         self.geometry = geometry
@@ -78,14 +83,21 @@ class TileScorer:
     `context`: the patient's other inputs (modality -> tensor with a batch dimension of 1) held fixed; a
     modality not in `context` is muted. Fixed branches are evaluated once, here, and reused for every batch.
     uint8 tiles are normalised (mmdlm.data's ImageNet normalisation) on the model's device; float tiles are
-    taken as already normalised.
+    taken as already normalised. `bf16`: bfloat16 autocast on the model's device; on CUDA the tiles are also
+    made channels_last (pair it with `model.to(memory_format=torch.channels_last)`).
     """
 
-    def __init__(self, model: nn.Module, tile_modality: str,
-                 context: Mapping[str, torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        tile_modality: str,
+        context: Mapping[str, torch.Tensor] | None = None,
+        bf16: bool = False,
+    ) -> None:
         if tile_modality not in IMAGE_MODALITIES or not tile_modality.startswith("tile_"):
-            raise MmdlmError(f"'{tile_modality}' is not a tile modality of the model",
-                             field="markup_magnification")
+            raise MmdlmError(
+                f"'{tile_modality}' is not a tile modality of the model", field="markup_magnification"
+            )
         context = dict(context or {})
         context.pop(tile_modality, None)
         unknown = set(context) - set(MODALITIES)
@@ -99,6 +111,7 @@ class TileScorer:
         with torch.inference_mode():
             self._fixed = {m: model.branches[m](x.to(device)[:1]).clone() for m, x in context.items()}
         self.device = device
+        self.bf16 = bf16
         self._mask_row = torch.tensor([m in self.active for m in MODALITIES], dtype=torch.bool, device=device)
 
     @torch.inference_mode()
@@ -106,7 +119,7 @@ class TileScorer:
         """[B, 3, S, S] tiles (uint8, or float already normalised) -> score [B] (float32, model's device)."""
         tiles = tiles.to(self.device, non_blocking=True)
         if tiles.dtype == torch.uint8:
-            tiles = normalise(tiles)
+            tiles = normalise(tiles, channels_last=self.device.type == "cuda")
         batch = tiles.shape[0]
         inputs = {self.tile_modality: tiles}
         originals = {m: self.model.branches[m] for m in self._fixed}
@@ -115,7 +128,8 @@ class TileScorer:
                 self.model.branches[m] = _FixedEmbedding(emb)
                 inputs[m] = tiles.new_empty(batch, 0)
             mask = self._mask_row.expand(batch, -1)
-            out = self.model(inputs, mask).out
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                out = self.model(inputs, mask).out
         finally:
             for m, branch in originals.items():
                 self.model.branches[m] = branch
@@ -152,6 +166,7 @@ def score_slide(
     num_workers: int = 2,
     image_size: int | None = None,
     tiling_cfg=None,
+    bf16: bool = False,
 ) -> SlideScores:
     """Score every tissue tile (the slides package's `tile_grid` at `magnification`) of a slide; tiles are
     read as the tile store reads them (`tile_size` px), resized to `image_size` as in training."""
@@ -161,23 +176,47 @@ def score_slide(
         mask = tissue_mask(slide, tiling_cfg)
         coords = tile_grid(slide, magnification, tile_size, tissue_fraction, mask=mask, cfg=tiling_cfg)
         width, height = slide.dimensions
-    scorer = TileScorer(model, tile_modality, context)
-    scores = score_tiles(scorer, SlideTileDataset(slide_path, coords, geometry, image_size),
-                         batch_size=batch_size, num_workers=num_workers)
-    return SlideScores(Path(slide_path), int(width), int(height), float(magnification), int(tile_size),
-                       geometry.level0_size, coords, scores, scorer.task,
-                       tuple(m for m in scorer.active if m != tile_modality))
+    scorer = TileScorer(model, tile_modality, context, bf16=bf16)
+    scores = score_tiles(
+        scorer,
+        SlideTileDataset(slide_path, coords, geometry, image_size),
+        batch_size=batch_size,
+        num_workers=num_workers,
+    )
+    return SlideScores(
+        Path(slide_path),
+        int(width),
+        int(height),
+        float(magnification),
+        int(tile_size),
+        geometry.level0_size,
+        coords,
+        scores,
+        scorer.task,
+        tuple(m for m in scorer.active if m != tile_modality),
+    )
 
 
-def score_tiles(scorer: Callable[[torch.Tensor], torch.Tensor], dataset: Dataset, *, batch_size: int = 64,
-                num_workers: int = 2) -> np.ndarray:
+def score_tiles(
+    scorer: Callable[[torch.Tensor], torch.Tensor],
+    dataset: Dataset,
+    *,
+    batch_size: int = 64,
+    num_workers: int = 2,
+) -> np.ndarray:
     """Run `scorer` over a tile dataset in order, batched, with `num_workers` reader processes: float [N]."""
     if len(dataset) == 0:
         return np.zeros(0, dtype=np.float32)
     pin = torch.cuda.is_available()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        pin_memory=pin, prefetch_factor=4 if num_workers > 0 else None,
-                        persistent_workers=False)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=pin,
+        prefetch_factor=4 if num_workers > 0 else None,
+        persistent_workers=False,
+    )
     parts = [scorer(batch).cpu() for batch in loader]
     if hasattr(dataset, "close"):
         dataset.close()

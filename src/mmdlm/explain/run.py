@@ -68,6 +68,19 @@ def default_sources(
     return RunSources(run_dir, cohort, pick(tiles_dir, "tiles"), pick(rad_dir, "radiology"))
 
 
+def resolve_device(name: str) -> torch.device:
+    """ "auto" -> CUDA when available, else CPU; otherwise the named device (MmdlmError if unusable)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise MmdlmError(f"not a torch device: '{name}'", field="explain.device") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise MmdlmError("CUDA is not available on this machine", field="explain.device")
+    return device
+
+
 def _default_loader() -> LoadModel:
     from mmdlm.train.checkpoints import load_model
 
@@ -96,7 +109,8 @@ def explain_run(
 
     out_dir = Path(out_dir)
     load_model = load_model or _default_loader()
-    summary: dict = {"tasks": {}}
+    device = resolve_device(cfg.explain.device)
+    summary: dict = {"tasks": {}, "device": str(device)}
     pred_path = sources.run_dir / "predictions.csv"
     predictions = read_predictions(pred_path) if pred_path.is_file() else None
     if predictions is not None:
@@ -128,7 +142,9 @@ def explain_run(
     for task in tasks or cfg.cv.tasks:
         checkpoint, conf, fold = choose_checkpoint(sources.run_dir, task, configuration)
         model, _meta = load_model(checkpoint)
-        model.eval()
+        model = model.to(device).eval()
+        if device.type == "cuda" and cfg.explain.markup_bf16_on_cuda:
+            model = model.to(memory_format=torch.channels_last)
         if getattr(model, "task", task) != task:
             raise MmdlmError(f"checkpoint is a {model.task} model, expected {task}", file=checkpoint)
         entry = {
@@ -151,6 +167,7 @@ def explain_run(
 
 
 def _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir: Path) -> dict:
+    device = next(model.parameters()).device
     active = CONFIGURATIONS[conf]
     if not image_modalities(active):
         return {"skipped": f"configuration {conf} has no image modality"}
@@ -165,7 +182,7 @@ def _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir: Pa
         groups = [(p, f"highest {label}") for p in top] + [(p, f"lowest {label}") for p in bottom]
     rows, files = [], {}
     for pid, group in groups:
-        inputs, mask = patient_inputs(records[pid], active, cfg.data.image_size, ng, cfg.seed)
+        inputs, mask = patient_inputs(records[pid], active, cfg.data.image_size, ng, cfg.seed, device)
         present = [m for m in image_modalities(active) if bool(mask[0, MODALITIES.index(m)])]
         if not present:
             log.warning("patient %s has no image of configuration %s: not in the gallery", pid, conf)
@@ -200,6 +217,7 @@ def _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir: Pa
 def _markups(
     model, task, conf, records, slide_table: pd.DataFrame, scores, slides, cfg, ng, task_dir: Path
 ) -> list[dict]:
+    device = next(model.parameters()).device
     ex = cfg.explain
     tile_modality = magnification_modality(ex.markup_magnification)
     active = CONFIGURATIONS[conf]
@@ -221,7 +239,9 @@ def _markups(
     for row in chosen.itertuples(index=False):
         context = None
         if ex.markup_context == "patient" and row.patient_id in records:
-            inputs, mask = patient_inputs(records[row.patient_id], active, cfg.data.image_size, ng, cfg.seed)
+            inputs, mask = patient_inputs(
+                records[row.patient_id], active, cfg.data.image_size, ng, cfg.seed, device
+            )
             context = {
                 m: x for m, x in inputs.items() if m != tile_modality and bool(mask[0, MODALITIES.index(m)])
             }

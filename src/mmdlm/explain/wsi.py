@@ -21,6 +21,10 @@ from mmdlm.explain.render import markup_overlay, write_markup_figure
 from mmdlm.slides.tissue import Thumbnail
 
 
+def _on_cuda(model: nn.Module) -> bool:
+    return next(model.parameters()).device.type == "cuda"
+
+
 @dataclass(frozen=True)
 class MarkupResult:
     """What a slide markup produced: the scores, classes, thumbnail and the files written."""
@@ -52,43 +56,60 @@ def markup_slide(
     `<slide_id>.markup_legend.png`, `<slide_id>.geojson` and `<slide_id>.markup.json` in `out_dir`."""
     cfg = cfg or ExplainConfig()
     out_dir = Path(out_dir)
-    scores = score_slide(model, slide_path, magnification=cfg.markup_magnification, tile_size=tile_size,
-                         tissue_fraction=tissue_fraction, context=context, batch_size=cfg.markup_batch_size,
-                         num_workers=cfg.markup_workers, image_size=image_size,
-                         tiling_cfg=tiling_cfg)
+    scores = score_slide(
+        model,
+        slide_path,
+        magnification=cfg.markup_magnification,
+        tile_size=tile_size,
+        tissue_fraction=tissue_fraction,
+        context=context,
+        batch_size=cfg.markup_batch_size,
+        num_workers=cfg.markup_workers,
+        image_size=image_size,
+        tiling_cfg=tiling_cfg,
+        bf16=cfg.markup_bf16_on_cuda and _on_cuda(model),
+    )
     classes = tile_classes(scores.task, scores.scores, cfg.risk_quantiles, risk_reference)
     thumb = markup_thumbnail(slide_path, cfg.thumbnail_max_side)
     geo = markup_geojson(scores.coords, scores.level0_size, scores.scores, classes)
     problems = geojson_errors(geo, scores.width, scores.height)
     if problems:  # a bug, not a user error: never write an export QuPath would misplace
         raise RuntimeError(f"markup GeoJSON invalid: {problems[:3]}")
-    overlay = markup_overlay(thumb, scores.coords, scores.level0_size, classes, cfg.markup_min_alpha,
-                             cfg.markup_max_alpha)
+    overlay = markup_overlay(
+        thumb, scores.coords, scores.level0_size, classes, cfg.markup_min_alpha, cfg.markup_max_alpha
+    )
     context_txt = "context: " + (", ".join(scores.context) if scores.context else "muted")
     png = save_png(out_dir / f"{slide_id}.markup.png", overlay)
     title = f"{slide_id} - {scores.task} markup at {scores.magnification:g}x"
-    figure = write_markup_figure(out_dir / f"{slide_id}.markup_legend.png", overlay, classes, title,
-                                 context_txt)
+    figure = write_markup_figure(
+        out_dir / f"{slide_id}.markup_legend.png", overlay, classes, title, context_txt
+    )
     geojson = write_geojson(out_dir / f"{slide_id}.geojson", geo)
     counts = np.bincount(classes.index, minlength=len(classes.names))
-    summary = write_json_atomic(out_dir / f"{slide_id}.markup.json", {
-        "slide_id": slide_id,
-        "slide_path": str(scores.slide_path),
-        "task": scores.task,
-        "magnification": scores.magnification,
-        "tile_size": scores.tile_size,
-        "level0_size": scores.level0_size,
-        "slide_size": [scores.width, scores.height],
-        "thumbnail_size": [int(thumb.rgb.shape[1]), int(thumb.rgb.shape[0])],
-        "n_tiles": int(len(scores.coords)),
-        "context": list(scores.context),
-        "classes": {n: int(c) for n, c in zip(classes.names, counts, strict=True)},
-        "score_name": classes.score_name,
-        "score_mean": float(np.mean(scores.scores)) if len(scores.scores) else None,
-        "certainty_mean": float(np.mean(classes.certainty)) if len(scores.scores) else None,
-        "risk_reference": "run patients" if risk_reference is not None else "slide tiles",
-    })
+    summary = write_json_atomic(
+        out_dir / f"{slide_id}.markup.json",
+        {
+            "slide_id": slide_id,
+            "slide_path": str(scores.slide_path),
+            "task": scores.task,
+            "magnification": scores.magnification,
+            "tile_size": scores.tile_size,
+            "level0_size": scores.level0_size,
+            "slide_size": [scores.width, scores.height],
+            "thumbnail_size": [int(thumb.rgb.shape[1]), int(thumb.rgb.shape[0])],
+            "n_tiles": int(len(scores.coords)),
+            "context": list(scores.context),
+            "classes": {n: int(c) for n, c in zip(classes.names, counts, strict=True)},
+            "score_name": classes.score_name,
+            "score_mean": float(np.mean(scores.scores)) if len(scores.scores) else None,
+            "certainty_mean": float(np.mean(classes.certainty)) if len(scores.scores) else None,
+            "risk_reference": "run patients" if risk_reference is not None else "slide tiles",
+        },
+    )
     if len(scores.coords) == 0:
-        raise MmdlmError("no tissue tile found on the slide at this magnification", file=slide_path,
-                         field="explain.markup_magnification")
+        raise MmdlmError(
+            "no tissue tile found on the slide at this magnification",
+            file=slide_path,
+            field="explain.markup_magnification",
+        )
     return MarkupResult(scores, classes, thumb, png, figure, geojson, summary)
