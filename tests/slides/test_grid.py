@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from skimage.color import rgb2hsv
 
 from mmdlm.errors import MmdlmError
@@ -129,3 +130,23 @@ def test_pen_marks_are_not_tissue(tmp_path: Path, synthetic_rgb: np.ndarray) -> 
         away[max(0, int(y0 * scale) - 4) : int(y1 * scale) + 5] = False
     assert with_filter.mask[away].any()
     np.testing.assert_array_equal(with_filter.mask[away], without.mask[away])
+
+
+def test_pale_tissue_is_kept_next_to_dense_stain(tmp_path: Path) -> None:
+    """Three populations (glass, pale speckled tissue, dense red spots): two-class Otsu would cut between pale
+    tissue and the spots and lose the tissue; the mask must cover the pale region."""
+    rng = np.random.default_rng(0)
+    h, w = 1536, 2048
+    yy, xx = np.mgrid[0:h, 0:w]
+    region = (yy - 768) ** 2 + (xx - 1024) ** 2 < 600**2
+    rgb = np.full((h, w, 3), 246, np.uint8)
+    speckle = region & (rng.random((h, w)) < 0.25)
+    rgb[speckle] = (215, 120, 175)
+    for cy, cx in ((600, 800), (900, 1250), (700, 1300)):
+        rgb[(yy - cy) ** 2 + (xx - cx) ** 2 < 110**2] = (190, 20, 50)
+    path = write_array_tiff(tmp_path / "pale.tiff", rgb, mpp=0.5, downsamples=(1, 4, 16))
+    with open_slide(path) as slide:
+        mask = tissue_mask(slide)
+    small = np.asarray(Image.fromarray(region).resize(mask.mask.shape[::-1], Image.Resampling.NEAREST))
+    assert mask.mask[small].mean() > 0.9  # the pale tissue is tissue
+    assert mask.mask[~small].mean() < 0.05  # the glass is not

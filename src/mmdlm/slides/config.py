@@ -36,7 +36,7 @@ class TilingConfig(StrictModel):
     background_value: int = Field(220, ge=0, le=255)
     #: Pixels darker than this (0-255 value) are not tissue (black pen, scanner edges, folds in ink).
     dark_value: int = Field(40, ge=0, le=255)
-    #: Floor for the saturation threshold: Otsu's threshold is never below this (0-255).
+    #: Floor for the saturation threshold: the (multi-)Otsu cut is never below this (0-255).
     min_saturation: int = Field(20, ge=0, le=255)
     #: Remove pen marks: saturated pixels with a hue in this range (degrees; green/blue inks;
     #: H&E is pink/purple).

@@ -1,4 +1,4 @@
-"""Tissue detection on a slide thumbnail: Otsu on saturation, background/dark/pen filters, morphology.
+"""Tissue detection on a slide thumbnail: multi-Otsu on saturation, background/dark/pen filters, morphology.
 
 Also the per-tile blur measure (variance of the Laplacian), applied to tiles as they are read.
 """
@@ -88,16 +88,24 @@ def slide_thumbnail(slide: SlideReader, mpp: float, max_side: int, *, associated
     return Thumbnail(out, tw / width, th / height)
 
 
+def saturation_threshold(sat: np.ndarray) -> float:
+    """Glass/tissue boundary on saturation (0-255): the lower of three-class Otsu thresholds (glass, pale
+    tissue, dense stain), so heavily stained spots cannot pull the cut above pale tissue as two-class Otsu
+    does; plain Otsu when the image has too few grey levels for three classes."""
+    try:
+        return float(filters.threshold_multiotsu(sat, classes=3)[0])
+    except ValueError:
+        pass
+    return float(filters.threshold_otsu(sat)) if np.ptp(sat) > 0 else float(sat.flat[0]) + 1.0
+
+
 def tissue_mask_from_rgb(rgb: np.ndarray, mpp: float, cfg: TilingConfig) -> tuple[np.ndarray, float, float]:
     """Tissue mask of an RGB thumbnail at `mpp` um/px -> (mask, saturation threshold 0-255, pen fraction)."""
     hsv = np.asarray(Image.fromarray(rgb).convert("HSV"))  # PIL: H, S, V all on 0..255
     hue = hsv[..., 0].astype(np.float32) * (360.0 / 255.0)
     sat = hsv[..., 1].astype(np.float32)
     val = hsv[..., 2].astype(np.float32)
-    if np.ptp(sat) > 0:
-        otsu = float(filters.threshold_otsu(sat))
-    else:
-        otsu = float(sat.flat[0]) + 1.0
+    otsu = saturation_threshold(sat)
     threshold = max(otsu, float(cfg.min_saturation))
     tissue = sat >= threshold
     tissue &= val >= cfg.dark_value  # black ink, scanner borders
