@@ -13,8 +13,10 @@ from PIL import Image
 
 from mmdlm.config import Config, dump_config
 from mmdlm.explain import run as explain_run_module
+from mmdlm.modalities import CONFIGURATIONS
 from mmdlm.model import MultimodalNet
 from mmdlm.slides.pipeline import tile_slides
+from mmdlm.train.checkpoints import load_model
 
 CONF = "histo_radiology_genomics"
 
@@ -51,21 +53,31 @@ def run_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     (run / "metrics.json").write_text(json.dumps(metrics))
     for fold in (0, 1):
         for conf in (CONF, "histology"):
-            ckpt = run / "cv" / "5yss" / f"fold_{fold}" / conf / "best.ckpt"
-            ckpt.parent.mkdir(parents=True)
-            ckpt.write_bytes(b"stand-in")
+            _write_checkpoint(run / "cv" / "5yss" / f"fold_{fold}" / conf / "best.ckpt", conf, seed=fold)
     return run
+
+
+def _write_checkpoint(path: Path, configuration: str, seed: int) -> None:
+    """A checkpoint as mmdlm.train writes it (Lightning layout: 'model.'-prefixed state dict, metadata in
+    hyper_parameters), of a small untrained model."""
+    torch.manual_seed(seed)
+    net = MultimodalNet(2, task="5yss", width=8, dropout=0.0, pretrained="none")
+    hp = {"task": "5yss", "configuration": configuration, "active": list(CONFIGURATIONS[configuration]),
+          "n_genomic": 2, "feature_names": ["VHL", "PBRM1"], "image_size": 32,
+          "model": {"width": 8, "dropout": 0.0, "backbone": "resnet18"}}
+    path.parent.mkdir(parents=True)
+    torch.save({"state_dict": {f"model.{k}": v for k, v in net.state_dict().items()}, "hyper_parameters": hp,
+                "epoch": 3}, path)
 
 
 def test_explain_cli_writes_everything(run_dir: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
     loaded: list[Path] = []
 
-    def load_model(checkpoint: Path):
+    def recording_loader(checkpoint: Path):
         loaded.append(checkpoint)
-        torch.manual_seed(0)
-        return MultimodalNet(2, task="5yss", width=8, pretrained="none"), {}
+        return load_model(checkpoint)  # mmdlm.train's real loader
 
-    monkeypatch.setattr(explain_run_module, "_default_loader", lambda: load_model)
+    monkeypatch.setattr(explain_run_module, "_default_loader", lambda: recording_loader)
     code, out, err = run_cli("explain", "--run", run_dir)
     assert code == 0, err
     assert loaded == [run_dir / "cv" / "5yss" / "fold_1" / CONF / "best.ckpt"]  # the best fold by roc_auc

@@ -141,7 +141,7 @@ def explain_run(
         )
     for task in tasks or cfg.cv.tasks:
         checkpoint, conf, fold = choose_checkpoint(sources.run_dir, task, configuration)
-        model, _meta = load_model(checkpoint)
+        model, meta = load_model(checkpoint)
         model = model.to(device).eval()
         if device.type == "cuda" and cfg.explain.markup_bf16_on_cuda:
             model = model.to(memory_format=torch.channels_last)
@@ -155,18 +155,21 @@ def explain_run(
         scores = (
             patient_scores(predictions, task, conf) if predictions is not None else pd.Series(dtype=float)
         )
-        ng = n_genomic(list(records.values()))
+        # the model's own input shape (checkpoint metadata), else the config's and the cohort's
+        size = int(meta.get("image_size") or cfg.data.image_size)
+        ng = int(getattr(model, "n_genomic", n_genomic(list(records.values()))))
+        shape = (size, ng)
         task_dir = out_dir / task
-        entry["gallery"] = _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir)
+        entry["gallery"] = _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir)
         entry["markup"] = _markups(
-            model, task, conf, records, manifest.slides, scores, slides, cfg, ng, task_dir
+            model, task, conf, records, manifest.slides, scores, slides, cfg, shape, task_dir
         )
         summary["tasks"][task] = entry
     write_json_atomic(out_dir / "summary.json", summary)
     return summary
 
 
-def _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir: Path) -> dict:
+def _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir: Path) -> dict:
     device = next(model.parameters()).device
     active = CONFIGURATIONS[conf]
     if not image_modalities(active):
@@ -182,7 +185,7 @@ def _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir: Pa
         groups = [(p, f"highest {label}") for p in top] + [(p, f"lowest {label}") for p in bottom]
     rows, files = [], {}
     for pid, group in groups:
-        inputs, mask = patient_inputs(records[pid], active, cfg.data.image_size, ng, cfg.seed, device)
+        inputs, mask = patient_inputs(records[pid], active, *shape, cfg.seed, device)
         present = [m for m in image_modalities(active) if bool(mask[0, MODALITIES.index(m)])]
         if not present:
             log.warning("patient %s has no image of configuration %s: not in the gallery", pid, conf)
@@ -215,7 +218,7 @@ def _gallery(model, task, conf, records, scores, patients, cfg, ng, task_dir: Pa
 
 
 def _markups(
-    model, task, conf, records, slide_table: pd.DataFrame, scores, slides, cfg, ng, task_dir: Path
+    model, task, conf, records, slide_table: pd.DataFrame, scores, slides, cfg, shape, task_dir: Path
 ) -> list[dict]:
     device = next(model.parameters()).device
     ex = cfg.explain
@@ -239,9 +242,7 @@ def _markups(
     for row in chosen.itertuples(index=False):
         context = None
         if ex.markup_context == "patient" and row.patient_id in records:
-            inputs, mask = patient_inputs(
-                records[row.patient_id], active, cfg.data.image_size, ng, cfg.seed, device
-            )
+            inputs, mask = patient_inputs(records[row.patient_id], active, *shape, cfg.seed, device)
             context = {
                 m: x for m, x in inputs.items() if m != tile_modality and bool(mask[0, MODALITIES.index(m)])
             }
@@ -252,7 +253,7 @@ def _markups(
             row.slide_id,
             tile_size=cfg.tiling.tile_size,
             tissue_fraction=cfg.tiling.tissue_fraction,
-            image_size=cfg.data.image_size,
+            image_size=shape[0],
             context=context,
             cfg=ex,
             tiling_cfg=cfg.tiling,
