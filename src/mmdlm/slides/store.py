@@ -30,6 +30,9 @@ from mmdlm.slides.levels import TileGeometry
 
 #: Version of the on-disk layout; part of params_hash so a layout change makes old stores stale.
 FORMAT_VERSION = 1
+#: Version of the tile-selection code (mask, grid, filters, resampling); part of params_hash. Bump it with any
+#: change that alters which tiles are kept or their pixels, so existing stores become stale.
+ALGORITHM_VERSION = 2
 INDEX_COLUMNS = ("slide_id", "patient_id", "magnification", "n_tiles", "path")
 #: Bytes hashed at each end of a slide file for its content hash.
 _HASH_BYTES = 1 << 20
@@ -62,10 +65,11 @@ def content_hash(path: str | Path) -> str:
 
 
 def params_hash(cfg: TilingConfig, seed: int) -> str:
-    """Hash of everything that determines a store's tiles: the tiling config (not `workers`), the layout
-    version, and the seed when tiles are sampled (max_tiles_per_slide set)."""
+    """Hash of everything that determines a store's tiles: the tiling config (not `workers`), the layout and
+    algorithm versions, and the seed when tiles are sampled (max_tiles_per_slide set)."""
     params: dict[str, Any] = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_HASHED}
     params["format_version"] = FORMAT_VERSION
+    params["algorithm_version"] = ALGORITHM_VERSION
     params["seed"] = int(seed) if cfg.max_tiles_per_slide is not None else None
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
 
