@@ -170,6 +170,7 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
     kw = trainer_kwargs(cfg, devices)
     if kw["accelerator"] == "cpu" and cfg.train.cpu_threads:
         torch.set_num_threads(cfg.train.cpu_threads)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)  # the initial weights depend on the seed only
     module = SurvivalModule(
         task=task, configuration=configuration, active=list(active), n_genomic=n_gen, feature_names=features,
         image_size=cfg.data.image_size, model=cfg.model.model_dump(mode="json"),
@@ -184,12 +185,14 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
     tl = train_loader(train, active, cfg, n_gen, pin_memory=pin)
     vl = eval_loader(val, active, cfg, n_gen, pin_memory=pin)
     checkpoint = ModelCheckpoint(dirpath=stage_dir, filename="best", monitor="val_metric", mode="max",
-                                 save_top_k=1, save_last=True, enable_version_counter=False,
-                                 auto_insert_metric_name=False)
+                                 save_top_k=1, enable_version_counter=False, auto_insert_metric_name=False)
+    # every epoch, after `checkpoint` (so last.ckpt carries the best score so far for a resume)
+    every_epoch = ModelCheckpoint(dirpath=stage_dir, filename="last", save_top_k=1, every_n_epochs=1,
+                                  enable_version_counter=False, auto_insert_metric_name=False)
     loggers = [CSVLogger(stage_dir / "logs", name="", version="csv"),
                TensorBoardLogger(stage_dir / "logs", name="", version="tensorboard", default_hp_metric=False)]
     trainer = L.Trainer(max_epochs=min(epochs, max_epochs or epochs), logger=loggers,
-                        callbacks=[checkpoint, *callbacks], plugins=[AtomicCheckpointIO()],
+                        callbacks=[checkpoint, every_epoch, *callbacks], plugins=[AtomicCheckpointIO()],
                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                         use_distributed_sampler=False, log_every_n_steps=1, **kw)
     ckpt_path = str(last) if resume and last.is_file() else None

@@ -75,8 +75,15 @@ class SurvivalModule(L.LightningModule):
         return self.model(batch_inputs(batch, self.hparams.channels_last), mask)
 
     def on_train_epoch_start(self) -> None:
-        # dropout draws depend only on (seed, epoch, rank): a resumed run replays the uninterrupted one
-        key = zlib.crc32(f"{self.hparams.seed}:{self.current_epoch}:{self.global_rank}".encode())
+        # the draws of this epoch follow the trainer's epoch (Lightning's own set_epoch value can lag by one
+        # after a resume from a checkpoint saved at the end of validation)
+        sampler = getattr(getattr(self.trainer.train_dataloader, "batch_sampler", None), "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.current_epoch)
+
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        # dropout draws depend only on (seed, epoch, batch, rank): a resumed run replays the uninterrupted one
+        key = zlib.crc32(f"{self.hparams.seed}:{self.current_epoch}:{batch_idx}:{self.global_rank}".encode())
         torch.manual_seed(key)
 
     def _loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:

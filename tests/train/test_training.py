@@ -1,0 +1,129 @@
+"""Lightning stages: reproducible, resumable to the same weights, staged initialisation, weights_only files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from mmdlm.config import Config
+from mmdlm.data.toy import planted_records, write_toy_stores
+from mmdlm.train.checkpoints import load_model, model_state, read_checkpoint
+from mmdlm.train.fit import fit_stage
+from mmdlm.train.predict import predict
+from mmdlm.train.staged import plan, train_fold
+
+TINY = {"data": {"image_size": 32, "val_images_per_modality": 1},
+        "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
+        "train": {"batch_size": 8, "eval_batch_size": 32, "epochs_unimodal": 2, "epochs_multimodal": 2,
+                  "cpu_threads": 1}}
+
+
+@pytest.fixture(scope="module")
+def cfg() -> Config:
+    return Config.model_validate(TINY)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return planted_records(n=20, size=32, images_per_patient=2, n_genomic=4, seed=2)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return model_state(read_checkpoint(path))
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(cfg, records, tmp_path) -> None:
+    train, val = records[:14], records[14:]
+    a = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "a", epochs=3)
+    b = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "b", epochs=3)
+    assert _same(_weights(a.last), _weights(b.last))
+    pa, pb = predict(a.best, val, cfg), predict(b.best, val, cfg)
+    pd.testing.assert_frame_equal(pa, pb)
+    assert list(pa.columns) == ["patient_id", "risk", "att_tile_10x", "att_tile_5x", "att_radiology",
+                                "att_genomics"]
+    assert (pa["att_tile_10x"] == 1.0).all() and (pa[["att_tile_5x", "att_radiology", "att_genomics"]] == 0).all().all()
+    # stopped after epoch 2, then resumed from last.ckpt: the same final weights as the uninterrupted run
+    c1 = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "c", epochs=3, max_epochs=2)
+    assert read_checkpoint(c1.last)["epoch"] == 1 and not (tmp_path / "c" / "done.json").exists()
+    assert not _same(_weights(c1.last), _weights(a.last))
+    c2 = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "c", epochs=3)
+    assert _same(_weights(c2.last), _weights(a.last))
+    assert (tmp_path / "c" / "done.json").is_file()
+    assert (tmp_path / "c" / "logs" / "csv" / "metrics.csv").is_file()
+    assert any((tmp_path / "c" / "logs" / "tensorboard").glob("events.out.tfevents.*"))
+    # a different seed gives different weights (the test can fail)
+    other = Config.model_validate({**TINY, "seed": 1})
+    d = fit_stage(other, "cox", "histo_10x", train, val, tmp_path / "d", epochs=1)
+    assert not _same(_weights(d.last), _weights(a.last))
+
+
+def test_checkpoints_load_weights_only_with_plain_metadata(cfg, records, tmp_path) -> None:
+    res = fit_stage(cfg, "5yss", "genomics", records[:14], records[14:], tmp_path / "g", epochs=1)
+    raw = torch.load(res.best, map_location="cpu", weights_only=True)
+    assert raw["hyper_parameters"]["task"] == "5yss"
+    model, meta = load_model(res.best)
+    assert meta["configuration"] == "genomics" and meta["n_genomic"] == 4 and meta["image_size"] == 32
+    assert meta["feature_names"] == [] and meta["active"] == ["genomics"]
+    assert hasattr(model.branches["tile_10x"].backbone, "layer4")
+    preds = predict(res.best, [r for r in records[14:] if r.label_5y is not None], cfg)
+    assert preds["p_dead_5y"].between(0, 1).all()
+    # patients without genomics get the no-evidence prediction and zero attention
+    no_gen = preds[preds["att_genomics"] == 0]
+    assert no_gen["p_dead_5y"].nunique() <= 1
+
+
+def test_staged_fold_initialises_multimodal_branches_from_unimodal_checkpoints(cfg, records, tmp_path) -> None:
+    assert [(k, c) for k, c, _ in plan(["histology", "genomics"])] == [
+        ("unimodal", "histo_10x"), ("unimodal", "histo_5x"), ("unimodal", "genomics"), ("multimodal", "histology")]
+    one_epoch = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs_multimodal": 1})})
+    out = train_fold(one_epoch, "cox", records[:14], records[14:], tmp_path, ["histo_5x", "histology"])
+    assert set(out) == {"histo_5x", "histology"}
+    for df in out.values():
+        assert sorted(df["patient_id"]) == sorted(r.patient_id for r in records[14:])
+    for conf in ("histo_10x", "histo_5x", "histology"):
+        assert (tmp_path / conf / "best.ckpt").is_file() and (tmp_path / conf / "last.ckpt").is_file()
+    h = out["histology"]
+    assert ((h["att_tile_10x"] + h["att_tile_5x"] - 1).abs() < 1e-6).all()
+    # the multimodal stage started from the unimodal branches: its initial state (rebuilt) equals them
+    from mmdlm.train.fit import _init_branches
+    from mmdlm.train.module import SurvivalModule
+
+    hp = read_checkpoint(tmp_path / "histology" / "best.ckpt")["hyper_parameters"]
+    module = SurvivalModule(**{**hp, "pretrained": False})
+    _init_branches(module, {"tile_10x": tmp_path / "histo_10x" / "best.ckpt",
+                            "tile_5x": tmp_path / "histo_5x" / "best.ckpt"})
+    uni = _weights(tmp_path / "histo_10x" / "best.ckpt")
+    got = module.model.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in uni.items() if k.startswith("branches.tile_10x."))
+    # a finished fold is reused as is (same key): no retraining, same predictions
+    mtime = (tmp_path / "histology" / "best.ckpt").stat().st_mtime_ns
+    again = train_fold(one_epoch, "cox", records[:14], records[14:], tmp_path, ["histo_5x", "histology"])
+    assert (tmp_path / "histology" / "best.ckpt").stat().st_mtime_ns == mtime
+    pd.testing.assert_frame_equal(again["histology"], out["histology"])
+
+
+def test_cli_runs_one_stage_then_needs_it_for_the_multimodal_stage(cfg, records, tmp_path, run_cli) -> None:
+    cohort, tiles, rad = write_toy_stores(records, tmp_path / "stores")
+    conf = tmp_path / "tiny.yaml"
+    conf.write_text(
+        "data: {image_size: 32, val_images_per_modality: 1}\nmodel: {pretrained: none, width: 8}\n"
+        "train: {batch_size: 8, epochs_unimodal: 1, epochs_multimodal: 1, cpu_threads: 1}\n")
+    args = ["train", "--cohort", cohort, "--tiles", tiles, "--radiology", rad, "--out", tmp_path / "run",
+            "--configuration", "histo_radiology", "--config", conf]
+    code, out, err = run_cli(*args, "--stage", "multimodal:histo_radiology")
+    assert code == 2 and "run the unimodal stage(s) first" in err and "Traceback" not in err
+    code, out, err = run_cli(*args, "--stage", "unimodal:radiology")
+    assert code == 0, err
+    assert (tmp_path / "run" / "radiology" / "best.ckpt").is_file()
+    assert not (tmp_path / "run" / "histo_10x").exists()
+    code, out, err = run_cli(*args, "--stage", "unimodal:genomics")
+    assert code == 2 and "unknown stage" in err
+    code, out, err = run_cli(*args[:-2], "--configuration", "tumour", "--config", conf)
+    assert code == 2 and "unknown configuration" in err
