@@ -38,8 +38,6 @@ from mmdlm.slides.tissue import blur_score, tissue_mask
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
 LOCK_NAME = ".mmdlm.lock"
-#: Tiles written to HDF5 per call when streaming (bounds memory on uncapped slides).
-_WRITE_BATCH = 64
 #: Temporary names left by mmdlm.atomic: .<final>.tmp-<pid>-<hex>
 _TMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 
@@ -77,13 +75,15 @@ def _tile_magnification(
     seed: int,
     slide_id: str,
 ) -> tuple[np.ndarray, int]:
-    """Read, filter and write one magnification's tiles;
-    returns (kept coords row-major, tiles dropped as blurred)."""
+    """Read, filter and write one magnification's tiles (row-major);
+    returns (kept coords, tiles dropped as blurred)."""
     cap = cfg.max_tiles_per_slide
     sampled = cap is not None and cap < len(coords)
     order = _sample_order(len(coords), cap, seed, slide_id, geometry.magnification)
+    m = geometry.magnification
+    writer.add_magnification(geometry, capacity=min(len(coords), cap) if sampled else len(coords))
+    kept: list[tuple[int, np.ndarray]] = []  # only buffered when sampling (at most `cap` tiles)
     kept_idx: list[int] = []
-    kept_tiles: list[np.ndarray] = []
     n_blurred = 0
     for i in order:
         tile = read_tile_at(slide, coords[i], geometry)
@@ -91,19 +91,18 @@ def _tile_magnification(
             n_blurred += 1
             continue
         kept_idx.append(int(i))
-        kept_tiles.append(tile)
-        if sampled:
-            if len(kept_idx) == cap:
-                break
-        elif len(kept_tiles) == _WRITE_BATCH:
-            writer.append(geometry.magnification, np.stack(kept_tiles), coords[kept_idx[-len(kept_tiles) :]])
-            kept_tiles = []
+        if not sampled:
+            writer.put(m, tile, coords[i])
+            continue
+        kept.append((int(i), tile))
+        if len(kept) == cap:
+            break
     if sampled:  # store row-major like the uncapped case
-        ranks = np.argsort(kept_idx, kind="stable")
-        kept_idx = [kept_idx[r] for r in ranks]
-        kept_tiles = [kept_tiles[r] for r in ranks]
-    if kept_tiles:
-        writer.append(geometry.magnification, np.stack(kept_tiles), coords[kept_idx[-len(kept_tiles) :]])
+        kept.sort(key=lambda item: item[0])
+        kept_idx = [i for i, _ in kept]
+        for i, tile in kept:
+            writer.put(m, tile, coords[i])
+    writer.finish(m)
     return coords[np.asarray(kept_idx, dtype=np.int64)].reshape(-1, 2), n_blurred
 
 
@@ -202,7 +201,6 @@ def _tile_into(
     with atomic_path(final) as tmp:
         with TileStoreWriter(tmp, identity, cfg.compression) as writer:
             for geometry in geometries:
-                writer.add_magnification(geometry)
                 coords = tile_grid(
                     slide, geometry.magnification, cfg.tile_size, cfg.tissue_fraction, mask=mask
                 )

@@ -94,47 +94,59 @@ class SlideIdentity:
 
 
 class TileStoreWriter:
-    """Writes one slide's store into an (already temporary) path; tiles are appended per magnification."""
+    """Writes one slide's store into an (already temporary) path: per magnification `add_magnification`,
+    `put` each tile, `finish`."""
 
     def __init__(self, path: Path, identity: SlideIdentity, compression: str = "none") -> None:
         self._file = h5py.File(path, "w", libver="latest")
         for key, value in identity.__dict__.items():
             self._file.attrs[key] = value
         self._compression = None if compression == "none" else compression
+        self._open: dict[str, tuple[h5py.Dataset, list[tuple[int, int]]]] = {}
         self._opts: dict[str, Any] = {"compression_opts": 1} if compression == "gzip" else {}
 
-    def add_magnification(self, geometry: TileGeometry) -> str:
-        """Create group mag_<m>x with empty, growable tiles/coords datasets and the geometry as attrs."""
+    def add_magnification(self, geometry: TileGeometry, capacity: int) -> str:
+        """Create group mag_<m>x with a tiles dataset for up to `capacity` tiles (trimmed by `finish`), and
+        the geometry as attrs."""
         key = mag_key(geometry.magnification)
         group = self._file.create_group(key)
         s = geometry.tile_size
-        group.create_dataset(
+        tiles = group.create_dataset(
             "tiles",
-            shape=(0, s, s, 3),
+            shape=(capacity, s, s, 3),
             maxshape=(None, s, s, 3),
             dtype=np.uint8,
             chunks=(1, s, s, 3),
             compression=self._compression,
             **self._opts,
         )
-        group.create_dataset("coords", shape=(0, 2), maxshape=(None, 2), dtype=np.int64, chunks=(1024, 2))
         for name, value in geometry.__dict__.items():
             group.attrs[name] = value
-        group.attrs["n_tiles"] = 0
+        self._open[key] = (tiles, [])
         return key
 
-    def append(self, magnification: float, tiles: np.ndarray, coords: np.ndarray) -> None:
-        """Append tiles uint8 [n, S, S, 3] with their level-0 coords int64 [n, 2]."""
-        if len(tiles) == 0:
-            return
-        group = self._file[mag_key(magnification)]
-        n0 = group["tiles"].shape[0]
-        n1 = n0 + len(tiles)
-        group["tiles"].resize(n1, axis=0)
-        group["coords"].resize(n1, axis=0)
-        group["tiles"][n0:n1] = tiles
-        group["coords"][n0:n1] = coords
-        group.attrs["n_tiles"] = n1
+    def put(self, magnification: float, tile: np.ndarray, xy: np.ndarray | tuple[int, int]) -> None:
+        """Write the next tile (uint8 [S, S, 3]) with its level-0 (x, y)."""
+        tiles, coords = self._open[mag_key(magnification)]
+        index = len(coords)
+        if self._compression is None:  # one chunk per tile: write its bytes straight to the file
+            tiles.id.write_direct_chunk(
+                (index, 0, 0, 0), np.ascontiguousarray(tile, dtype=np.uint8).tobytes()
+            )
+        else:
+            tiles[index] = tile
+        coords.append((int(xy[0]), int(xy[1])))
+
+    def finish(self, magnification: float) -> int:
+        """Trim the tiles to those put, write coords int64 [N, 2] and attrs n_tiles; returns N."""
+        key = mag_key(magnification)
+        tiles, coords = self._open.pop(key)
+        n = len(coords)
+        tiles.resize(n, axis=0)
+        group = self._file[key]
+        group.create_dataset("coords", data=np.asarray(coords, dtype=np.int64).reshape(n, 2))
+        group.attrs["n_tiles"] = n
+        return n
 
     def close(self) -> None:
         """Flush and close the file."""
