@@ -60,14 +60,19 @@ def test_markup_covers_exactly_the_tissue_tiles(markup: MarkupResult, slide_path
     assert feature_xy == {tuple(c) for c in expected}
 
 
-def test_geojson_is_valid_and_inside_the_slide(markup: MarkupResult, slide_path: Path) -> None:
-    geojson = pytest.importorskip("geojson")  # python-geojson: an independent RFC 7946 validator
-    text = markup.geojson.read_text()
-    obj = geojson.loads(text)
+def test_geojson_validates_with_python_geojson(markup: MarkupResult) -> None:
+    geojson = pytest.importorskip("geojson")  # python-geojson (pip geojson 3.x): independent RFC 7946 checks
+    obj = geojson.loads(markup.geojson.read_text())
+    assert isinstance(obj, geojson.FeatureCollection)
     assert obj.is_valid, obj.errors()
+    assert len(obj["features"]) == len(markup.scores.coords)
+
+
+def test_geojson_structure_inside_the_slide(markup: MarkupResult, slide_path: Path) -> None:
     with open_slide(slide_path) as slide:
         width, height = slide.dimensions
-    raw = json.loads(text)
+    raw = json.loads(markup.geojson.read_text())
+    assert raw["type"] == "FeatureCollection" and isinstance(raw["features"], list)
     assert geojson_errors(raw, width, height) == []
     side = markup.scores.level0_size
     assert side == 128  # 10x on a 0.499 um/px slide: 64 px tiles span ~128 level-0 px
@@ -77,6 +82,8 @@ def test_geojson_is_valid_and_inside_the_slide(markup: MarkupResult, slide_path:
         assert ring[:, 0].min() >= 0 and ring[:, 1].min() >= 0
         assert ring[:, 0].max() <= width and ring[:, 1].max() <= height
         assert np.ptp(ring[:, 0]) == side and np.ptp(ring[:, 1]) == side
+        assert feat["type"] == "Feature" and feat["geometry"]["type"] == "Polygon"
+        assert len(feat["geometry"]["coordinates"]) == 1  # one exterior ring, no holes
         props = feat["properties"]
         assert props["objectType"] == "tile"
         assert props["classification"]["name"] in ("alive", "deceased")
