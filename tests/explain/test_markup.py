@@ -140,3 +140,28 @@ def test_fixed_context_scorer_equals_the_fused_forward(model: MultimodalNet) -> 
     # uint8 tiles (what the markup workers deliver) are normalised as mmdlm.data does in training
     raw = torch.randint(0, 256, (3, 3, TILE, TILE), dtype=torch.uint8, generator=gen)
     assert torch.allclose(scorer(raw), scorer(normalise(raw)), atol=1e-6)
+
+
+def test_cox_markup_muted_context(slide_path: Path, tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = MultimodalNet(4, task="cox", width=16, pretrained="none").eval()
+    cfg = ExplainConfig(markup_workers=0, thumbnail_max_side=300, risk_quantiles=3, markup_magnification=5.0)
+    reference = np.linspace(-1.0, 1.0, 30)  # the run's patient risks
+    result = markup_slide(model, slide_path, tmp_path, "cmu1", tile_size=TILE, tissue_fraction=FRACTION,
+                          cfg=cfg, risk_reference=reference)
+    with open_slide(slide_path) as slide:
+        expected = tile_grid(slide, 5.0, TILE, FRACTION)
+        width, height = slide.dimensions
+    assert {tuple(c) for c in result.scores.coords} == {tuple(c) for c in expected}
+    assert result.scores.context == ()  # muted: the 5x tile alone
+    raw = json.loads(result.geojson.read_text())
+    assert geojson_errors(raw, width, height) == []
+    edges = np.quantile(reference, [1 / 3, 2 / 3])
+    for feat, risk in zip(raw["features"], result.scores.scores, strict=True):
+        m = feat["properties"]["measurements"]
+        assert m["risk"] == pytest.approx(float(risk), abs=1e-6) and 0.0 <= m["certainty"] <= 1.0
+        q = int(np.searchsorted(edges, m["risk"], side="right"))
+        assert feat["properties"]["classification"]["name"] == f"risk Q{q + 1}"
+    with Image.open(result.png) as img:
+        assert max(img.size) == 300
+    assert json.loads(result.summary.read_text())["risk_reference"] == "run patients"
