@@ -79,7 +79,10 @@ class MultimodalNet(nn.Module):
                 parts.append(self.branches[name](inputs[name]))
             else:
                 idx = col.nonzero().squeeze(1)
-                sub = self.branches[name](inputs[name][idx])
+                if self.training and len(idx) == 1:  # batch-norm cannot train on one sample: run the batch
+                    sub = self.branches[name](inputs[name])[idx]
+                else:
+                    sub = self.branches[name](inputs[name][idx])
                 parts.append(sub.new_zeros(batch, sub.shape[1]).index_copy(0, idx, sub))
         computed = [p for p in parts if p is not None]
         ref = computed[0] if computed else self.modality_bias
