@@ -107,5 +107,7 @@ def test_explain_cli_reports_bad_input(run_dir: Path, run_cli, tmp_path: Path) -
     assert code == 2 and "run directory not found" in err
     code, _, err = run_cli("explain", "--run", run_dir, "--configuration", "everything")
     assert code == 2 and "unknown configuration" in err
+    code, _, err = run_cli("explain", "--run", run_dir, "--patients", "TCGA-SY-0001,TCGA-XX-9999")
+    assert code == 2 and "patient TCGA-XX-9999" in err
     code, _, err = run_cli("explain", "--run", run_dir, "--task", "5yss", "--slides", "missing-slide")
     assert code == 2 and "missing-slide" in err and "Traceback" not in err
