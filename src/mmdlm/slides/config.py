@@ -27,10 +27,11 @@ class TilingConfig(StrictModel):
     mask_mpp: float = Field(8.0, gt=0)
     #: Upper bound on the thumbnail's longer side (px), whatever mask_mpp asks for.
     thumbnail_max_side: int = Field(4096, ge=64)
-    #: Use the scanner's associated thumbnail for the mask when the pyramid has no level near mask_mpp
-    #: (single-level slides), instead of decoding the whole slide.
+    #: Use the scanner's associated thumbnail (when it covers the image finely enough) for the mask and QC
+    #: images when the pyramid has no level within 2x of their scale, instead of decoding a much finer level.
     use_associated_thumbnail: bool = True
-    #: Longer side of the QC thumbnail written to qc/<slide_id>.png.
+    #: QC thumbnail (qc/<slide_id>.png): about qc_mpp um/px, longer side at most qc_max_side.
+    qc_mpp: float = Field(2.0, gt=0)
     qc_max_side: int = Field(1024, ge=64)
     #: Pixels brighter than this (0-255 value, HSV V channel) with low saturation are background.
     background_value: int = Field(220, ge=0, le=255)

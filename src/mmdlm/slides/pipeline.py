@@ -34,7 +34,7 @@ from mmdlm.slides.store import (
     params_hash,
     store_path,
 )
-from mmdlm.slides.tissue import blur_score, tissue_mask
+from mmdlm.slides.tissue import blur_score, slide_thumbnail, tissue_mask
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
 LOCK_NAME = ".mmdlm.lock"
@@ -211,7 +211,10 @@ def _tile_into(
                 result["n_tiles"][mag_label(geometry.magnification)] = len(kept_coords)
                 result["n_blurred"][mag_label(geometry.magnification)] = n_blurred
         # the QC image lands first: a store under its final name always has its QC image
-        write_qc(qc_path, mask.thumbnail, kept, cfg.qc_max_side)
+        qc_thumb = slide_thumbnail(
+            slide, cfg.qc_mpp, cfg.qc_max_side, associated=cfg.use_associated_thumbnail
+        )
+        write_qc(qc_path, qc_thumb, kept, cfg.qc_max_side)
 
 
 def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from mmdlm.slides.levels import TileGeometry
 FORMAT_VERSION = 1
 #: Version of the tile-selection code (mask, grid, filters, resampling); part of params_hash. Bump it with any
 #: change that alters which tiles are kept or their pixels, so existing stores become stale.
-ALGORITHM_VERSION = 3
+ALGORITHM_VERSION = 4
 INDEX_COLUMNS = ("slide_id", "patient_id", "magnification", "n_tiles", "path")
 #: Bytes hashed at each end of a slide file for its content hash.
 _HASH_BYTES = 1 << 20

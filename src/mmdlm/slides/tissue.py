@@ -61,7 +61,7 @@ def _associated_thumbnail(slide: SlideReader, downsample: float, size: tuple[int
 
 def slide_thumbnail(slide: SlideReader, mpp: float, max_side: int, *, associated: bool = False) -> Thumbnail:
     """RGB thumbnail at about `mpp` um/px (longer side at most `max_side`); with `associated`, the scanner's
-    thumbnail stands in when the pyramid has no level within 4x of that scale. Otherwise
+    thumbnail stands in when the pyramid has no level within 2x of that scale. Otherwise
     read in strips from the best level."""
     width, height = slide.dimensions
     downsample = max(mpp / slide.mpp.x, max(width, height) / max_side, 1.0)
@@ -70,7 +70,7 @@ def slide_thumbnail(slide: SlideReader, mpp: float, max_side: int, *, associated
     lw, lh = slide.level_dimensions[level]
     lds = slide.level_downsamples[level]
     if (
-        associated and lds * 4 < downsample
+        associated and lds * 2 < downsample
     ):  # no pyramid level near this scale: avoid decoding the whole slide
         thumb = _associated_thumbnail(slide, downsample, (tw, th))
         if thumb is not None:
