@@ -99,5 +99,5 @@ def png_images(paths: Sequence[str | Path]) -> ArraySource:
     images = []
     for p in paths:
         with Image.open(p) as im:
-            images.append(np.asarray(im.convert("L")))
+            images.append(np.array(im.convert("L")))
     return ArraySource(images)

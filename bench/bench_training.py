@@ -1,0 +1,214 @@
+"""Training benchmark: end-to-end training samples/s (the real loader reading the HDF5 tile store and the PNG
+radiology store, the real model, the real Cox loss, Lightning) beside the pure forward+backward+step of the same
+model on a batch already in memory (its ceiling); pure batched forward samples/s of one image branch
+(markup-style scoring); per-stage training samples/s at image_size 64 and 224; FLOPs counted by torch's
+FlopCounterMode; peak memory.
+
+    .venv/bin/python bench/bench_training.py [OUT_DIR]          # CPU, < 2 minutes
+    .venv/bin/python bench/bench_training.py OUT_DIR --gpu       # CUDA, bf16 autocast, channels_last
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from mmdlm.config import Config
+from mmdlm.data.records import load_records
+from mmdlm.data.samples import collate
+from mmdlm.data.toy import planted_records, write_toy_stores
+from mmdlm.modalities import CONFIGURATIONS
+from mmdlm.train.loaders import train_loader
+from mmdlm.train.module import SurvivalModule
+
+#: dense bf16 matrix throughput of an H200 (TFLOP/s), the GPU ceiling the fraction is reported against
+H200_BF16_TFLOPS = 790.0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cfg(size: int, batch: int, workers: int, gpu: bool) -> Config:
+    return Config.model_validate({
+        "data": {"image_size": size, "num_workers": workers, "val_images_per_modality": 1},
+        "model": {"pretrained": "none", "width": 128},
+        "train": {"batch_size": batch, "precision": "bf16-mixed" if gpu else "32-true",
+                  "channels_last": gpu, "deterministic": not gpu},
+    })
+
+
+def _module(cfg: Config, configuration: str, n_gen: int, device: torch.device) -> SurvivalModule:
+    m = SurvivalModule(task="cox", configuration=configuration, active=list(CONFIGURATIONS[configuration]),
+                       n_genomic=n_gen, feature_names=[], image_size=cfg.data.image_size,
+                       model=cfg.model.model_dump(mode="json"),
+                       optim={"lr": 0.004, "momentum": 0.9, "weight_decay": 0.0}, channels_last=device.type == "cuda",
+                       pretrained=False)
+    return m.to(device)
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    return {k: ({m: x.to(device, non_blocking=True) for m, x in v.items()} if isinstance(v, dict)
+                else v.to(device, non_blocking=True)) for k, v in batch.items()}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def compute_ceiling(module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool) -> dict:
+    """Forward+backward+SGD step on one batch already on the device: samples/s and FLOPs per sample."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    opt = module.configure_optimizers()
+    module.train()
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = module(batch)
+            loss = module._loss(out, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()
+    with FlopCounterMode(display=False) as counter:
+        step()
+    flops = counter.get_total_flops() / len(batch["index"])
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    dt = time.perf_counter() - t0
+    return {"samples_per_s": steps * len(batch["index"]) / dt, "flops_per_sample": flops}
+
+
+def forward_ceiling(module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool) -> float:
+    """Pure batched forward of one image branch (markup-style tile scoring), samples/s."""
+    from mmdlm.data.transforms import normalise
+
+    branch = module.model.branches["tile_10x"].eval()
+    x = normalise(batch["images"]["tile_10x"], device.type == "cuda")
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        branch(x)
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            branch(x)
+        _sync(device)
+    return steps * x.shape[0] / (time.perf_counter() - t0)
+
+
+def end_to_end(cfg: Config, records, configuration: str, epochs: int, device: torch.device) -> float:
+    """Lightning fit without validation; samples/s over the epochs after the first (loader + model + loss)."""
+    import lightning as L
+
+    class Clock(L.Callback):
+        def __init__(self) -> None:
+            self.t: list[float] = []
+            self.n = 0
+
+        def on_train_epoch_start(self, trainer, module) -> None:
+            _sync(device)
+            self.t.append(time.perf_counter())
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+            if trainer.current_epoch > 0:
+                self.n += len(batch["index"])
+
+        def on_train_end(self, trainer, module) -> None:
+            _sync(device)
+            self.t.append(time.perf_counter())
+
+    n_gen = len(next(r.genomics for r in records if r.genomics is not None))
+    module = _module(cfg, configuration, n_gen, torch.device("cpu"))
+    loader = train_loader(records, CONFIGURATIONS[configuration], cfg, n_gen, pin_memory=device.type == "cuda")
+    clock = Clock()
+    trainer = L.Trainer(max_epochs=epochs, accelerator="gpu" if device.type == "cuda" else "cpu", devices=1,
+                        precision=cfg.train.precision, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                        use_distributed_sampler=False, callbacks=[clock])
+    trainer.fit(module, loader)
+    return clock.n / (clock.t[-1] - clock.t[1])
+
+
+def run(out_dir: Path, gpu: bool = False) -> dict:
+    """All figures as a dict (see the module docstring)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = torch.device("cuda" if gpu else "cpu")
+    if not gpu:
+        torch.set_num_threads(1)  # fastest on a small shared CPU (train.cpu_threads: 1)
+    figures: dict = {"device": torch.cuda.get_device_name() if gpu else "cpu",
+                     "threads": torch.get_num_threads()}
+    sizes = (64, 224)
+    batch = 64 if gpu else 16
+    steps = 20 if gpu else 2
+    # per stage (pure compute, in memory): unimodal image branch, genomics, three image branches + genomics
+    for size in sizes:
+        cfg = _cfg(size, batch, 0, gpu)
+        recs = planted_records(n=batch, size=size, images_per_patient=2, n_genomic=10, seed=0)
+        keys = [(i, i) for i in range(batch)]
+        for conf in ("histo_10x", "genomics", "histo_radiology_genomics"):
+            from mmdlm.data.samples import TrainSamples
+
+            ds = TrainSamples(recs, CONFIGURATIONS[conf], size, augment=False)
+            b = _to(collate([ds[k] for k in keys if k[0] < len(ds)], size, 10), device)
+            module = _module(cfg, conf, 10, device)
+            st = steps if (gpu or size == 64 or conf == "genomics") else 1
+            c = compute_ceiling(module, b, device, st, gpu)
+            entry = {"train_samples_per_s": round(c["samples_per_s"], 1),
+                     "gflops_per_sample_fwd_bwd": round(c["flops_per_sample"] / 1e9, 3)}
+            if gpu:
+                entry["fraction_of_bf16_peak"] = round(
+                    c["samples_per_s"] * c["flops_per_sample"] / (H200_BF16_TFLOPS * 1e12), 4)
+            if conf == "histo_10x":
+                entry["forward_samples_per_s"] = round(forward_ceiling(module, b, device, 2 * st, gpu), 1)
+            figures[f"stage_{conf}_{size}px"] = entry
+            del module
+    # end to end from the on-disk stores (lazy HDF5 tile reads) vs the in-memory ceiling of the same model
+    size = 224 if gpu else 64
+    n = 256 if gpu else 48
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        recs = planted_records(n=n, size=size, images_per_patient=2 if gpu else 4, n_genomic=10, seed=1)
+        cohort, tiles, rad = write_toy_stores(recs, tmp)
+        cfg = _cfg(size, batch, 8 if gpu else 0, gpu)
+        lazy = cfg.model_copy(update={"data": cfg.data.model_copy(update={"preload_max_mb": 0})})
+        records = load_records(cohort, tiles, rad, lazy)
+        conf = "histo_radiology_genomics"
+        e2e = end_to_end(lazy, records, conf, 3 if gpu else 2, device)
+        from mmdlm.data.samples import TrainSamples
+
+        ds = TrainSamples(records, CONFIGURATIONS[conf], size, augment=True)
+        b = _to(collate([ds[(i, i)] for i in range(batch)], size, 10), device)
+        ceiling = compute_ceiling(_module(cfg, conf, 10, device), b, device, steps, gpu)["samples_per_s"]
+        t0 = time.perf_counter()
+        for i in range(4 * batch):
+            ds[(i % len(ds), i)]
+        loader_rate = 4 * batch / (time.perf_counter() - t0)
+    figures["end_to_end"] = {
+        "configuration": conf, "image_size": size,
+        "train_samples_per_s": round(e2e, 1), "ceiling_train_samples_per_s": round(ceiling, 1),
+        "ratio": round(e2e / ceiling, 3),
+        "loader_samples_per_s_one_process": round(loader_rate, 1),
+    }
+    figures["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    if gpu:
+        figures["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    (out_dir / "training.json").write_text(json.dumps(figures, indent=2))
+    return figures
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    result = run(Path(args[0]) if args else Path(__file__).resolve().parent / "out" / "training",
+                 gpu="--gpu" in sys.argv)
+    print(json.dumps(result, indent=2))
