@@ -84,6 +84,7 @@ class SlideReader:
         self.dimensions: tuple[int, int] = tuple(osr.dimensions)
         self.level_dimensions: tuple[tuple[int, int], ...] = tuple(tuple(d) for d in osr.level_dimensions)
         self.level_downsamples: tuple[float, ...] = tuple(float(d) for d in osr.level_downsamples)
+        self._associated: dict[str, Image.Image | None] = {}
         self._mpp: SlideMpp | MmdlmError
         try:
             self._mpp = resolve_mpp(self.properties, self.path)
@@ -123,12 +124,15 @@ class SlideReader:
         return np.asarray(self.read_region_image(location, level, size))
 
     def associated_image(self, name: str) -> Image.Image | None:
-        """An associated image (thumbnail, label, macro) as RGB; None if the slide has none by that name."""
-        try:
-            image = self._osr.associated_images.get(name)
-        except READ_ERRORS:
-            return None
-        return None if image is None else image.convert("RGB")
+        """An associated image (thumbnail, label, macro) as RGB; None if the slide has none by that name.
+        Decoded once per reader."""
+        if name not in self._associated:
+            try:
+                image = self._osr.associated_images.get(name)
+            except READ_ERRORS:
+                image = None
+            self._associated[name] = None if image is None else image.convert("RGB")
+        return self._associated[name]
 
     def read_region_raw(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> Image.Image:
         """OpenSlide's own RGBA PIL image, untouched (the benchmark's ceiling)."""
