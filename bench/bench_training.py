@@ -1,6 +1,6 @@
 """Training benchmark: end-to-end training samples/s (the real loader reading the HDF5 tile store and the PNG
-radiology store, the real model, the real Cox loss, Lightning) beside the pure forward+backward+step of the same
-model on a batch already in memory (its ceiling); pure batched forward samples/s of one image branch
+radiology store, the real model, the real Cox loss, Lightning) beside the pure forward+backward+step of the
+same model on a batch already in memory (its ceiling); pure batched forward samples/s of one image branch
 (markup-style scoring); per-stage training samples/s at image_size 64 and 224; FLOPs counted by torch's
 FlopCounterMode; peak memory.
 
@@ -36,26 +36,45 @@ def _peak_rss_mb() -> float:
 
 
 def _cfg(size: int, batch: int, workers: int, gpu: bool) -> Config:
-    return Config.model_validate({
-        "data": {"image_size": size, "num_workers": workers, "val_images_per_modality": 1},
-        "model": {"pretrained": "none", "width": 128},
-        "train": {"batch_size": batch, "precision": "bf16-mixed" if gpu else "32-true",
-                  "channels_last": gpu, "deterministic": not gpu},
-    })
+    return Config.model_validate(
+        {
+            "data": {"image_size": size, "num_workers": workers, "val_images_per_modality": 1},
+            "model": {"pretrained": "none", "width": 128},
+            "train": {
+                "batch_size": batch,
+                "precision": "bf16-mixed" if gpu else "32-true",
+                "channels_last": gpu,
+                "deterministic": not gpu,
+            },
+        }
+    )
 
 
 def _module(cfg: Config, configuration: str, n_gen: int, device: torch.device) -> SurvivalModule:
-    m = SurvivalModule(task="cox", configuration=configuration, active=list(CONFIGURATIONS[configuration]),
-                       n_genomic=n_gen, feature_names=[], image_size=cfg.data.image_size,
-                       model=cfg.model.model_dump(mode="json"),
-                       optim={"lr": 0.004, "momentum": 0.9, "weight_decay": 0.0}, channels_last=device.type == "cuda",
-                       pretrained=False)
+    m = SurvivalModule(
+        task="cox",
+        configuration=configuration,
+        active=list(CONFIGURATIONS[configuration]),
+        n_genomic=n_gen,
+        feature_names=[],
+        image_size=cfg.data.image_size,
+        model=cfg.model.model_dump(mode="json"),
+        optim={"lr": 0.004, "momentum": 0.9, "weight_decay": 0.0},
+        channels_last=device.type == "cuda",
+        pretrained=False,
+    )
     return m.to(device)
 
 
 def _to(batch: dict, device: torch.device) -> dict:
-    return {k: ({m: x.to(device, non_blocking=True) for m, x in v.items()} if isinstance(v, dict)
-                else v.to(device, non_blocking=True)) for k, v in batch.items()}
+    return {
+        k: (
+            {m: x.to(device, non_blocking=True) for m, x in v.items()}
+            if isinstance(v, dict)
+            else v.to(device, non_blocking=True)
+        )
+        for k, v in batch.items()
+    }
 
 
 def _sync(device: torch.device) -> None:
@@ -63,7 +82,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def compute_ceiling(module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool) -> dict:
+def compute_ceiling(
+    module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool
+) -> dict:
     """Forward+backward+SGD step on one batch already on the device: samples/s and FLOPs per sample."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -91,7 +112,9 @@ def compute_ceiling(module: SurvivalModule, batch: dict, device: torch.device, s
     return {"samples_per_s": steps * len(batch["index"]) / dt, "flops_per_sample": flops}
 
 
-def forward_ceiling(module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool) -> float:
+def forward_ceiling(
+    module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool
+) -> float:
     """Pure batched forward of one image branch (markup-style tile scoring), samples/s."""
     from mmdlm.data.transforms import normalise
 
@@ -130,12 +153,23 @@ def end_to_end(cfg: Config, records, configuration: str, epochs: int, device: to
 
     n_gen = len(next(r.genomics for r in records if r.genomics is not None))
     module = _module(cfg, configuration, n_gen, torch.device("cpu"))
-    loader = train_loader(records, CONFIGURATIONS[configuration], cfg, n_gen, pin_memory=device.type == "cuda")
+    loader = train_loader(
+        records, CONFIGURATIONS[configuration], cfg, n_gen, pin_memory=device.type == "cuda"
+    )
     clock = Clock()
-    trainer = L.Trainer(max_epochs=epochs, accelerator="gpu" if device.type == "cuda" else "cpu", devices=1,
-                        precision=cfg.train.precision, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                        use_distributed_sampler=False, callbacks=[clock])
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=1,
+        precision=cfg.train.precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        use_distributed_sampler=False,
+        callbacks=[clock],
+    )
     trainer.fit(module, loader)
     return clock.n / (clock.t[-1] - clock.t[1])
 
@@ -147,8 +181,10 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
     device = torch.device("cuda" if gpu else "cpu")
     if not gpu:
         torch.set_num_threads(1)  # fastest on a small shared CPU (train.cpu_threads: 1)
-    figures: dict = {"device": torch.cuda.get_device_name() if gpu else "cpu",
-                     "threads": torch.get_num_threads()}
+    figures: dict = {
+        "device": torch.cuda.get_device_name() if gpu else "cpu",
+        "threads": torch.get_num_threads(),
+    }
     sizes = (64, 224)
     batch = 64 if gpu else 16
     steps = 20 if gpu else 2
@@ -165,11 +201,14 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
             module = _module(cfg, conf, 10, device)
             st = steps if (gpu or size == 64 or conf == "genomics") else 1
             c = compute_ceiling(module, b, device, st, gpu)
-            entry = {"train_samples_per_s": round(c["samples_per_s"], 1),
-                     "gflops_per_sample_fwd_bwd": round(c["flops_per_sample"] / 1e9, 3)}
+            entry = {
+                "train_samples_per_s": round(c["samples_per_s"], 1),
+                "gflops_per_sample_fwd_bwd": round(c["flops_per_sample"] / 1e9, 3),
+            }
             if gpu:
                 entry["fraction_of_bf16_peak"] = round(
-                    c["samples_per_s"] * c["flops_per_sample"] / (H200_BF16_TFLOPS * 1e12), 4)
+                    c["samples_per_s"] * c["flops_per_sample"] / (H200_BF16_TFLOPS * 1e12), 4
+                )
             if conf == "histo_10x":
                 entry["forward_samples_per_s"] = round(forward_ceiling(module, b, device, 2 * st, gpu), 1)
             figures[f"stage_{conf}_{size}px"] = entry
@@ -195,8 +234,10 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
             ds[(i % len(ds), i)]
         loader_rate = 4 * batch / (time.perf_counter() - t0)
     figures["end_to_end"] = {
-        "configuration": conf, "image_size": size,
-        "train_samples_per_s": round(e2e, 1), "ceiling_train_samples_per_s": round(ceiling, 1),
+        "configuration": conf,
+        "image_size": size,
+        "train_samples_per_s": round(e2e, 1),
+        "ceiling_train_samples_per_s": round(ceiling, 1),
         "ratio": round(e2e / ceiling, 3),
         "loader_samples_per_s_one_process": round(loader_rate, 1),
     }
@@ -209,6 +250,8 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    result = run(Path(args[0]) if args else Path(__file__).resolve().parent / "out" / "training",
-                 gpu="--gpu" in sys.argv)
+    result = run(
+        Path(args[0]) if args else Path(__file__).resolve().parent / "out" / "training",
+        gpu="--gpu" in sys.argv,
+    )
     print(json.dumps(result, indent=2))

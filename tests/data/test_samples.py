@@ -52,7 +52,9 @@ def test_training_draws_are_random_combinations_fixed_by_seed_and_epoch(records)
         assert torch.equal(a["images"][m], b["images"][m]) and a["images"][m].dtype == torch.uint8
         assert a["images"][m].shape == (3, 16, 16)
     idx = keys0[0][0]
-    draws = {tuple(int(ds[(idx, s)]["images"]["tile_10x"].float().sum()) for _ in range(1)) for s in range(12)}
+    draws = {
+        tuple(int(ds[(idx, s)]["images"]["tile_10x"].float().sum()) for _ in range(1)) for s in range(12)
+    }
     assert len(draws) > 1  # different seeds draw different tiles / augmentations
 
 
@@ -75,7 +77,12 @@ def test_collate_fills_missing_modalities_with_zeros_and_mask_false(records) -> 
     missing = [i for i, r in enumerate(records) if r.genomics is None or "radiology" not in r.images]
     assert missing
     batch = collate([ds[(i, 0)] for i in range(len(records))], 16, 4)
-    assert batch["mask"].shape == (len(records), 4) and batch["images"]["tile_10x"].shape == (len(records), 3, 16, 16)
+    assert batch["mask"].shape == (len(records), 4) and batch["images"]["tile_10x"].shape == (
+        len(records),
+        3,
+        16,
+        16,
+    )
     for i, rec in enumerate(records):
         assert batch["mask"][i].tolist() == rec.mask.tolist()
         if "radiology" not in rec.images:

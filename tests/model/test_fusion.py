@@ -10,9 +10,9 @@ import torch
 import torchvision
 
 from mmdlm.errors import MmdlmError
+from mmdlm.modalities import MODALITIES
 from mmdlm.model import MultimodalNet, mute
 from mmdlm.model.backbones import imagenet_weights_file
-from mmdlm.modalities import MODALITIES
 
 
 def _inputs(batch: int = 4, size: int = 32, n_gen: int = 5, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -101,7 +101,9 @@ def test_imagenet_weights_come_from_the_torch_cache_never_the_network(tmp_path: 
         named = tmp_path / "my_resnet18.pth"
         torch.save(state, named)
         net2 = MultimodalNet(3, pretrained="imagenet", pretrained_path=named)
-        assert torch.equal(net2.branches["radiology"].backbone.layer4[0].conv1.weight, state["layer4.0.conv1.weight"])
+        assert torch.equal(
+            net2.branches["radiology"].backbone.layer4[0].conv1.weight, state["layer4.0.conv1.weight"]
+        )
     finally:
         target.unlink()
     bad = tmp_path / "bad.pth"

@@ -1,4 +1,4 @@
-"""Real processes: a 2-process DDP epoch on CPU (gloo), and a training process killed with SIGKILL then resumed."""
+"""Real processes: a 2-process DDP epoch on CPU (gloo); a training process killed with SIGKILL, resumed."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from mmdlm.data.toy import planted_records
 from mmdlm.train.checkpoints import model_state, read_checkpoint
 from mmdlm.train.fit import fit_stage
 
-CFG = {"data": {"image_size": 32, "val_images_per_modality": 1},
-       "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
-       "train": {"batch_size": 4, "eval_batch_size": 32, "cpu_threads": 1}}
+CFG = {
+    "data": {"image_size": 32, "val_images_per_modality": 1},
+    "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
+    "train": {"batch_size": 4, "eval_batch_size": 32, "cpu_threads": 1},
+}
 
 SCRIPT = """
 import json, sys, time
@@ -55,19 +57,29 @@ fit_stage(cfg, "cox", "histo_radiology", records[:12], records[12:], out / "stag
 
 def _script(tmp_path: Path, epochs: int, slow_epoch: int, devices: str) -> Path:
     path = tmp_path / "train_script.py"
-    path.write_text(textwrap.dedent(SCRIPT % {"epochs": epochs, "slow_epoch": slow_epoch, "devices": devices}))
+    path.write_text(
+        textwrap.dedent(SCRIPT % {"epochs": epochs, "slow_epoch": slow_epoch, "devices": devices})
+    )
     return path
 
 
 def test_two_process_ddp_epoch_on_cpu(tmp_path: Path) -> None:
-    script = _script(tmp_path, epochs=1, slow_epoch=-1,
-                     devices='accelerator="cpu", devices=2, strategy="ddp"')
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path), json.dumps(CFG)], capture_output=True,
-                          text=True, timeout=300, cwd=tmp_path)
+    script = _script(
+        tmp_path, epochs=1, slow_epoch=-1, devices='accelerator="cpu", devices=2, strategy="ddp"'
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), json.dumps(CFG)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in proc.stderr + proc.stdout
-    seen = [[int(i) for line in (tmp_path / f"seen_rank{r}.txt").read_text().split("\n") for i in line.split()]
-            for r in (0, 1)]
+    seen = [
+        [int(i) for line in (tmp_path / f"seen_rank{r}.txt").read_text().split("\n") for i in line.split()]
+        for r in (0, 1)
+    ]
     # each rank draws its own half of the 12 training patients; together they cover all of them
     assert len(seen[0]) == len(seen[1]) == 6
     assert sorted(seen[0] + seen[1]) == list(range(12))
@@ -80,8 +92,12 @@ def test_two_process_ddp_epoch_on_cpu(tmp_path: Path) -> None:
 def test_training_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
     cfg = Config.model_validate(CFG)
     script = _script(tmp_path, epochs=3, slow_epoch=2, devices='accelerator="cpu"')
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), json.dumps(CFG)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), json.dumps(CFG)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
     last = tmp_path / "stage" / "last.ckpt"
     try:
         deadline = time.monotonic() + 240
@@ -100,8 +116,12 @@ def test_training_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_p
     assert not [p for p in (tmp_path / "stage").iterdir() if p.name.startswith(".")]  # no half-written temp
 
     records = planted_records(n=16, size=32, images_per_patient=2, n_genomic=4, seed=5)
-    resumed = fit_stage(cfg, "cox", "histo_radiology", records[:12], records[12:], tmp_path / "stage", epochs=3)
-    reference = fit_stage(cfg, "cox", "histo_radiology", records[:12], records[12:], tmp_path / "ref", epochs=3)
+    resumed = fit_stage(
+        cfg, "cox", "histo_radiology", records[:12], records[12:], tmp_path / "stage", epochs=3
+    )
+    reference = fit_stage(
+        cfg, "cox", "histo_radiology", records[:12], records[12:], tmp_path / "ref", epochs=3
+    )
     a, b = model_state(read_checkpoint(resumed.last)), model_state(read_checkpoint(reference.last))
     assert read_checkpoint(resumed.last)["epoch"] == 2
     assert all(torch.equal(a[k], b[k]) for k in b)

@@ -1,4 +1,4 @@
-"""Lightning stages: reproducible, resumable to the same weights, staged initialisation, weights_only files."""
+"""Lightning stages: reproducible, resumable to the same weights, staged init, weights_only files."""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from mmdlm.train.fit import fit_stage
 from mmdlm.train.predict import predict
 from mmdlm.train.staged import plan, train_fold
 
-TINY = {"data": {"image_size": 32, "val_images_per_modality": 1},
-        "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
-        "train": {"batch_size": 8, "eval_batch_size": 32, "epochs_unimodal": 2, "epochs_multimodal": 2,
-                  "cpu_threads": 1}}
+TINY = {
+    "data": {"image_size": 32, "val_images_per_modality": 1},
+    "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
+    "train": {
+        "batch_size": 8,
+        "eval_batch_size": 32,
+        "epochs_unimodal": 2,
+        "epochs_multimodal": 2,
+        "cpu_threads": 1,
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +46,26 @@ def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(cfg, records, tmp_path) -> None:
+def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(
+    cfg, records, tmp_path
+) -> None:
     train, val = records[:14], records[14:]
     a = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "a", epochs=3)
     b = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "b", epochs=3)
     assert _same(_weights(a.last), _weights(b.last))
     pa, pb = predict(a.best, val, cfg), predict(b.best, val, cfg)
     pd.testing.assert_frame_equal(pa, pb)
-    assert list(pa.columns) == ["patient_id", "risk", "att_tile_10x", "att_tile_5x", "att_radiology",
-                                "att_genomics"]
-    assert (pa["att_tile_10x"] == 1.0).all() and (pa[["att_tile_5x", "att_radiology", "att_genomics"]] == 0).all().all()
+    assert list(pa.columns) == [
+        "patient_id",
+        "risk",
+        "att_tile_10x",
+        "att_tile_5x",
+        "att_radiology",
+        "att_genomics",
+    ]
+    assert (pa["att_tile_10x"] == 1.0).all() and (
+        pa[["att_tile_5x", "att_radiology", "att_genomics"]] == 0
+    ).all().all()
     # stopped after epoch 2, then resumed from last.ckpt: the same final weights as the uninterrupted run
     c1 = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "c", epochs=3, max_epochs=2)
     assert read_checkpoint(c1.last)["epoch"] == 1 and not (tmp_path / "c" / "done.json").exists()
@@ -79,9 +96,15 @@ def test_checkpoints_load_weights_only_with_plain_metadata(cfg, records, tmp_pat
     assert no_gen["p_dead_5y"].nunique() <= 1
 
 
-def test_staged_fold_initialises_multimodal_branches_from_unimodal_checkpoints(cfg, records, tmp_path) -> None:
+def test_staged_fold_initialises_multimodal_branches_from_unimodal_checkpoints(
+    cfg, records, tmp_path
+) -> None:
     assert [(k, c) for k, c, _ in plan(["histology", "genomics"])] == [
-        ("unimodal", "histo_10x"), ("unimodal", "histo_5x"), ("unimodal", "genomics"), ("multimodal", "histology")]
+        ("unimodal", "histo_10x"),
+        ("unimodal", "histo_5x"),
+        ("unimodal", "genomics"),
+        ("multimodal", "histology"),
+    ]
     one_epoch = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs_multimodal": 1})})
     out = train_fold(one_epoch, "cox", records[:14], records[14:], tmp_path, ["histo_5x", "histology"])
     assert set(out) == {"histo_5x", "histology"}
@@ -97,8 +120,10 @@ def test_staged_fold_initialises_multimodal_branches_from_unimodal_checkpoints(c
 
     hp = read_checkpoint(tmp_path / "histology" / "best.ckpt")["hyper_parameters"]
     module = SurvivalModule(**{**hp, "pretrained": False})
-    _init_branches(module, {"tile_10x": tmp_path / "histo_10x" / "best.ckpt",
-                            "tile_5x": tmp_path / "histo_5x" / "best.ckpt"})
+    _init_branches(
+        module,
+        {"tile_10x": tmp_path / "histo_10x" / "best.ckpt", "tile_5x": tmp_path / "histo_5x" / "best.ckpt"},
+    )
     uni = _weights(tmp_path / "histo_10x" / "best.ckpt")
     got = module.model.state_dict()
     assert all(torch.equal(got[k], v) for k, v in uni.items() if k.startswith("branches.tile_10x."))
@@ -114,9 +139,23 @@ def test_cli_runs_one_stage_then_needs_it_for_the_multimodal_stage(cfg, records,
     conf = tmp_path / "tiny.yaml"
     conf.write_text(
         "data: {image_size: 32, val_images_per_modality: 1}\nmodel: {pretrained: none, width: 8}\n"
-        "train: {batch_size: 8, epochs_unimodal: 1, epochs_multimodal: 1, cpu_threads: 1}\n")
-    args = ["train", "--cohort", cohort, "--tiles", tiles, "--radiology", rad, "--out", tmp_path / "run",
-            "--configuration", "histo_radiology", "--config", conf]
+        "train: {batch_size: 8, epochs_unimodal: 1, epochs_multimodal: 1, cpu_threads: 1}\n"
+    )
+    args = [
+        "train",
+        "--cohort",
+        cohort,
+        "--tiles",
+        tiles,
+        "--radiology",
+        rad,
+        "--out",
+        tmp_path / "run",
+        "--configuration",
+        "histo_radiology",
+        "--config",
+        conf,
+    ]
     code, out, err = run_cli(*args, "--stage", "multimodal:histo_radiology")
     assert code == 2 and "run the unimodal stage(s) first" in err and "Traceback" not in err
     code, out, err = run_cli(*args, "--stage", "unimodal:radiology")

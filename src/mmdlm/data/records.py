@@ -27,13 +27,20 @@ class PatientRecord:
     label_5y: int | None = None
     images: dict[str, ImageSource] = field(default_factory=dict)
     genomics: np.ndarray | None = None
-    genomic_features: tuple[str, ...] = ()  # names of the genomic vector's entries (the cohort's feature list)
+    genomic_features: tuple[
+        str, ...
+    ] = ()  # names of the genomic vector's entries (the cohort's feature list)
 
     @property
     def mask(self) -> np.ndarray:
         """Availability over MODALITIES (bool [M])."""
-        return np.array([(m in self.images and len(self.images[m]) > 0) if m != GENOMICS
-                         else self.genomics is not None for m in MODALITIES], dtype=bool)
+        return np.array(
+            [
+                (m in self.images and len(self.images[m]) > 0) if m != GENOMICS else self.genomics is not None
+                for m in MODALITIES
+            ],
+            dtype=bool,
+        )
 
     def has_any(self, active: tuple[str, ...]) -> bool:
         """Whether the patient has at least one of the `active` modalities."""
@@ -59,7 +66,9 @@ def _label(value) -> int | None:
     return int(value)
 
 
-def _tile_sources(tiles_dir: Path | None, ids: set[str], preload_max_mb: float) -> dict[str, dict[str, ImageSource]]:
+def _tile_sources(
+    tiles_dir: Path | None, ids: set[str], preload_max_mb: float
+) -> dict[str, dict[str, ImageSource]]:
     if tiles_dir is None:
         return {}
     from mmdlm.slides.store import read_index
@@ -76,8 +85,12 @@ def _tile_sources(tiles_dir: Path | None, ids: set[str], preload_max_mb: float) 
             unknown += 1
             continue
         if not Path(row.path).is_file():
-            raise MmdlmError("tile store listed in the index is missing", file=row.path, patient=str(row.patient_id),
-                             field="path")
+            raise MmdlmError(
+                "tile store listed in the index is missing",
+                file=row.path,
+                patient=str(row.patient_id),
+                field="path",
+            )
         parts.setdefault((str(row.patient_id), modality), []).append((str(row.path), int(row.n_tiles)))
         mags[modality] = float(row.magnification)
     if unknown:
@@ -104,14 +117,20 @@ def _radiology_sources(rad_dir: Path | None, ids: set[str]) -> dict[str, ImageSo
         try:
             out[str(pid)] = png_images(paths)
         except (OSError, ValueError) as exc:
-            raise MmdlmError(f"unreadable radiology image ({exc.__class__.__name__})", file=paths[0],
-                             patient=str(pid), field="path") from None
+            raise MmdlmError(
+                f"unreadable radiology image ({exc.__class__.__name__})",
+                file=paths[0],
+                patient=str(pid),
+                field="path",
+            ) from None
     return out
 
 
-def load_records(cohort_dir: str | Path, tiles_dir: str | Path | None, rad_dir: str | Path | None,
-                 cfg) -> list[PatientRecord]:
-    """Records of the manifest's patients with a known outcome and at least one modality (others skipped, warned).
+def load_records(
+    cohort_dir: str | Path, tiles_dir: str | Path | None, rad_dir: str | Path | None, cfg
+) -> list[PatientRecord]:
+    """Records of the manifest's patients with a known outcome and at least one modality (others skipped,
+    warned).
 
     `cfg` is the full Config (data.preload_max_mb decides in-memory vs lazy tile reads).
     """
@@ -119,7 +138,9 @@ def load_records(cohort_dir: str | Path, tiles_dir: str | Path | None, rad_dir: 
     return records
 
 
-def load_records_with_summary(cohort_dir, tiles_dir, rad_dir, cfg) -> tuple[list[PatientRecord], RecordSummary]:
+def load_records_with_summary(
+    cohort_dir, tiles_dir, rad_dir, cfg
+) -> tuple[list[PatientRecord], RecordSummary]:
     """load_records plus the counts of what was kept and skipped."""
     from mmdlm.cohort.manifest import load_manifest
 
@@ -129,8 +150,14 @@ def load_records_with_summary(cohort_dir, tiles_dir, rad_dir, cfg) -> tuple[list
     tiles = _tile_sources(Path(tiles_dir) if tiles_dir else None, ids, cfg.data.preload_max_mb)
     rad = _radiology_sources(Path(rad_dir) if rad_dir else None, ids)
     features = list(manifest.features)
-    genomic = {str(r["patient_id"]): r[features].to_numpy(dtype=np.float32)
-               for _, r in manifest.alterations.iterrows()} if features else {}
+    genomic = (
+        {
+            str(r["patient_id"]): r[features].to_numpy(dtype=np.float32)
+            for _, r in manifest.alterations.iterrows()
+        }
+        if features
+        else {}
+    )
     records: list[PatientRecord] = []
     no_outcome = no_modality = 0
     for row in patients.itertuples(index=False):
@@ -139,13 +166,21 @@ def load_records_with_summary(cohort_dir, tiles_dir, rad_dir, cfg) -> tuple[list
             no_outcome += 1
             continue
         if float(row.time) < 0:
-            raise MmdlmError("negative survival time", file=Path(cohort_dir) / "patients.csv", patient=pid,
-                             field="time")
+            raise MmdlmError(
+                "negative survival time", file=Path(cohort_dir) / "patients.csv", patient=pid, field="time"
+            )
         images = dict(tiles.get(pid, {}))
         if pid in rad:
             images[RADIOLOGY] = rad[pid]
-        rec = PatientRecord(pid, float(row.time), int(row.event), _label(row.label_5y), images, genomic.get(pid),
-                            tuple(features))
+        rec = PatientRecord(
+            pid,
+            float(row.time),
+            int(row.event),
+            _label(row.label_5y),
+            images,
+            genomic.get(pid),
+            tuple(features),
+        )
         if not rec.mask.any():
             no_modality += 1
             log.warning("patient %s has no tiles, radiology or genomics: skipped", pid)
@@ -156,12 +191,15 @@ def load_records_with_summary(cohort_dir, tiles_dir, rad_dir, cfg) -> tuple[list
     if not records:
         raise MmdlmError("no patient has an outcome and at least one modality", file=cohort_dir)
     per_modality = {m: int(sum(r.mask[i] for r in records)) for i, m in enumerate(MODALITIES)}
-    summary = RecordSummary(len(records), no_outcome, no_modality, per_modality, len(features), tuple(features))
+    summary = RecordSummary(
+        len(records), no_outcome, no_modality, per_modality, len(features), tuple(features)
+    )
     return records, summary
 
 
-def records_from_arrays(patient_ids, times, events, images: dict[str, list], genomics=None, labels_5y=None
-                        ) -> list[PatientRecord]:
+def records_from_arrays(
+    patient_ids, times, events, images: dict[str, list], genomics=None, labels_5y=None
+) -> list[PatientRecord]:
     """Records from in-memory arrays (small cohorts, tests): images[m][i] is a uint8 stack or None."""
     out = []
     for i, pid in enumerate(patient_ids):

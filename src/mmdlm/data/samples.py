@@ -28,8 +28,15 @@ def _active_mask(active: Sequence[str]) -> np.ndarray:
     return np.array([m in active for m in MODALITIES], dtype=bool)
 
 
-def _sample(rec: PatientRecord, index: int, picks: dict[str, int], mask: np.ndarray, size: int,
-            rng: np.random.Generator | None, jitter: float) -> dict:
+def _sample(
+    rec: PatientRecord,
+    index: int,
+    picks: dict[str, int],
+    mask: np.ndarray,
+    size: int,
+    rng: np.random.Generator | None,
+    jitter: float,
+) -> dict:
     images = {}
     for m, i in picks.items():
         t = to_chw(rec.images[m][i], size)
@@ -37,26 +44,40 @@ def _sample(rec: PatientRecord, index: int, picks: dict[str, int], mask: np.ndar
             t = augment_radiology(t, rng) if m == RADIOLOGY else augment_tile(t, rng, jitter)
         images[m] = t
     g = rec.genomics if mask[MODALITIES.index(GENOMICS)] else None
-    return {"index": index, "images": images, "genomics": None if g is None else torch.from_numpy(g),
-            "mask": torch.from_numpy(mask.copy()), "time": rec.time, "event": rec.event,
-            "label": -1 if rec.label_5y is None else rec.label_5y}
+    return {
+        "index": index,
+        "images": images,
+        "genomics": None if g is None else torch.from_numpy(g),
+        "mask": torch.from_numpy(mask.copy()),
+        "time": rec.time,
+        "event": rec.event,
+        "label": -1 if rec.label_5y is None else rec.label_5y,
+    }
 
 
 class TrainSamples(Dataset):
     """Each item draws a random image per present active modality (with augmentation when `augment`).
 
-    Indexed by (record index, draw seed) pairs from EpochSampler, so a draw depends only on the seed, the epoch
+    Indexed by (record index, draw seed) pairs from EpochSampler, so a draw depends only on the seed, the
+    epoch
     and its position: identical across runs, workers and resumes.
     """
 
-    def __init__(self, records: Sequence[PatientRecord], active: Sequence[str], image_size: int,
-                 augment: bool = True, jitter: float = 0.1) -> None:
+    def __init__(
+        self,
+        records: Sequence[PatientRecord],
+        active: Sequence[str],
+        image_size: int,
+        augment: bool = True,
+        jitter: float = 0.1,
+    ) -> None:
         keep = _active_mask(active)
         self.records = [r for r in records if (r.mask & keep).any()]
         self.skipped = len(records) - len(self.records)
         if self.skipped:
-            log.warning("%d training patient(s) have none of %s: not used in this stage", self.skipped,
-                        list(active))
+            log.warning(
+                "%d training patient(s) have none of %s: not used in this stage", self.skipped, list(active)
+            )
         self.active_mask = keep
         self.image_size = image_size
         self.augment = augment
@@ -70,12 +91,15 @@ class TrainSamples(Dataset):
         rec = self.records[index]
         rng = np.random.default_rng(seed)
         mask = rec.mask & self.active_mask
-        picks = {m: int(rng.integers(len(rec.images[m]))) for m in IMAGE_MODALITIES if mask[MODALITIES.index(m)]}
+        picks = {
+            m: int(rng.integers(len(rec.images[m]))) for m in IMAGE_MODALITIES if mask[MODALITIES.index(m)]
+        }
         return _sample(rec, index, picks, mask, self.image_size, rng if self.augment else None, self.jitter)
 
 
 def fixed_images(rec: PatientRecord, modality: str, k: int, seed: int) -> list[int]:
-    """The patient's fixed evaluation list for one modality: k image indices chosen by (seed, patient, modality)."""
+    """The patient's fixed evaluation list for one modality: k image indices chosen by (seed, patient,
+    modality)."""
     n = len(rec.images[modality])
     if n <= k:
         return list(range(n))
@@ -86,11 +110,18 @@ def fixed_images(rec: PatientRecord, modality: str, k: int, seed: int) -> list[i
 class EvalSamples(Dataset):
     """The fixed Cartesian product of each patient's fixed image lists (no augmentation), identical every run.
 
-    A patient without any active modality still gets one sample (mask all False: the model's no-evidence output).
+    A patient without any active modality still gets one sample (mask all False: the model's no-evidence
+    output).
     """
 
-    def __init__(self, records: Sequence[PatientRecord], active: Sequence[str], image_size: int,
-                 images_per_modality: int, seed: int) -> None:
+    def __init__(
+        self,
+        records: Sequence[PatientRecord],
+        active: Sequence[str],
+        image_size: int,
+        images_per_modality: int,
+        seed: int,
+    ) -> None:
         self.records = list(records)
         self.active_mask = _active_mask(active)
         self.image_size = image_size

@@ -8,8 +8,15 @@ from mmdlm.data.records import PatientRecord, records_from_arrays
 from mmdlm.modalities import RADIOLOGY, TILE_5X, TILE_10X
 
 
-def planted_records(n: int = 48, size: int = 32, images_per_patient: int = 3, n_genomic: int = 6,
-                    noise: float = 0.6, p_missing: float = 0.15, seed: int = 0) -> list[PatientRecord]:
+def planted_records(
+    n: int = 48,
+    size: int = 32,
+    images_per_patient: int = 3,
+    n_genomic: int = 6,
+    noise: float = 0.6,
+    p_missing: float = 0.15,
+    seed: int = 0,
+) -> list[PatientRecord]:
     """Patients with latent log-hazard z; each modality sees z + independent noise (so fusion helps).
 
     10x tiles: red-channel brightness; 5x tiles: size of a bright square; radiology: size of a bright disc;
@@ -56,11 +63,14 @@ def planted_records(n: int = 48, size: int = 32, images_per_patient: int = 3, n_
             p = 1.0 / (1.0 + np.exp(-(z[i] + noise * rng.normal(size=n_genomic))))
             gen.append((rng.random(n_genomic) < p).astype(np.float32))
     ids = [f"TCGA-TY-{i:04d}" for i in range(n)]
-    return records_from_arrays(ids, time, event, {TILE_10X: tiles10, TILE_5X: tiles5, RADIOLOGY: rad}, gen, label)
+    return records_from_arrays(
+        ids, time, event, {TILE_10X: tiles10, TILE_5X: tiles5, RADIOLOGY: rad}, gen, label
+    )
 
 
 def write_toy_stores(records: list[PatientRecord], root) -> tuple:
-    """Write `records` as a manifest, an HDF5 tile store and a radiology PNG store under `root` (the documented
+    """Write `records` as a manifest, an HDF5 tile store and a radiology PNG store under `root` (the
+    documented
     formats, docs/formats.md sections 2-4); returns (cohort_dir, tiles_dir, rad_dir)."""
     import json
     from pathlib import Path
@@ -77,12 +87,20 @@ def write_toy_stores(records: list[PatientRecord], root) -> tuple:
         d.mkdir(parents=True, exist_ok=True)
     n_gen = max((len(r.genomics) for r in records if r.genomics is not None), default=0)
     features = [f"GENE{i}_mut" for i in range(n_gen)]
-    pd.DataFrame({"patient_id": [r.patient_id for r in records], "time": [r.time for r in records],
-                  "event": [r.event for r in records], "endpoint": "DSS",
-                  "label_5y": ["" if r.label_5y is None else r.label_5y for r in records]}
-                 ).to_csv(cohort / "patients.csv", index=False)
-    alt = [{"patient_id": r.patient_id, **dict(zip(features, r.genomics.astype(int).tolist(), strict=True))}
-           for r in records if r.genomics is not None]
+    pd.DataFrame(
+        {
+            "patient_id": [r.patient_id for r in records],
+            "time": [r.time for r in records],
+            "event": [r.event for r in records],
+            "endpoint": "DSS",
+            "label_5y": ["" if r.label_5y is None else r.label_5y for r in records],
+        }
+    ).to_csv(cohort / "patients.csv", index=False)
+    alt = [
+        {"patient_id": r.patient_id, **dict(zip(features, r.genomics.astype(int).tolist(), strict=True))}
+        for r in records
+        if r.genomics is not None
+    ]
     pd.DataFrame(alt, columns=["patient_id", *features]).to_csv(cohort / "alterations.csv", index=False)
     (cohort / "features.json").write_text(json.dumps({"features": features, "rule": "toy"}))
     index, rad_index = [], []
@@ -90,7 +108,9 @@ def write_toy_stores(records: list[PatientRecord], root) -> tuple:
         slide_id = f"{r.patient_id}-01Z-00-DX1"
         path = tiles / f"{slide_id}.h5"
         with h5py.File(path, "w") as fh:
-            fh.attrs.update({"slide_id": slide_id, "patient_id": r.patient_id, "format_version": FORMAT_VERSION})
+            fh.attrs.update(
+                {"slide_id": slide_id, "patient_id": r.patient_id, "format_version": FORMAT_VERSION}
+            )
             for modality, mag in ((TILE_10X, 10.0), (TILE_5X, 5.0)):
                 if modality not in r.images:
                     continue
@@ -99,15 +119,31 @@ def write_toy_stores(records: list[PatientRecord], root) -> tuple:
                 g.create_dataset("tiles", data=arr, chunks=(1, *arr.shape[1:]))
                 g.create_dataset("coords", data=np.zeros((len(arr), 2), dtype=np.int64))
                 g.attrs.update({"magnification": mag, "tile_size": arr.shape[1]})
-                index.append({"slide_id": slide_id, "patient_id": r.patient_id, "magnification": mag,
-                              "n_tiles": len(arr), "path": path.name})
+                index.append(
+                    {
+                        "slide_id": slide_id,
+                        "patient_id": r.patient_id,
+                        "magnification": mag,
+                        "n_tiles": len(arr),
+                        "path": path.name,
+                    }
+                )
         if RADIOLOGY in r.images:
             (rad / r.patient_id).mkdir(exist_ok=True)
             for k, plane in enumerate(("axial", "coronal", "sagittal")[: len(r.images[RADIOLOGY])]):
                 Image.fromarray(r.images[RADIOLOGY][k]).save(rad / r.patient_id / f"{plane}.png")
-                rad_index.append({"patient_id": r.patient_id, "plane": plane, "path": f"{r.patient_id}/{plane}.png",
-                                  "modality": "CT", "diameter_mm": 40.0, "slice_index": 0})
+                rad_index.append(
+                    {
+                        "patient_id": r.patient_id,
+                        "plane": plane,
+                        "path": f"{r.patient_id}/{plane}.png",
+                        "modality": "CT",
+                        "diameter_mm": 40.0,
+                        "slice_index": 0,
+                    }
+                )
     pd.DataFrame(index).to_csv(tiles / "index.csv", index=False)
-    pd.DataFrame(rad_index, columns=["patient_id", "plane", "path", "modality", "diameter_mm", "slice_index"]
-                 ).to_csv(rad / "index.csv", index=False)
+    pd.DataFrame(
+        rad_index, columns=["patient_id", "plane", "path", "modality", "diameter_mm", "slice_index"]
+    ).to_csv(rad / "index.csv", index=False)
     return cohort, tiles, rad

@@ -1,4 +1,4 @@
-"""Image backbones from torchvision, with ImageNet weights from the torch cache or a user file (never downloaded)."""
+"""Image backbones from torchvision; ImageNet weights from the torch cache or a named file (no download)."""
 
 from __future__ import annotations
 
@@ -28,14 +28,16 @@ def build_backbone(backbone: str, pretrained: str, pretrained_path: Path | None)
     except ValueError:
         raise MmdlmError(f"unknown torchvision backbone '{backbone}'", field="model.backbone") from None
     if not hasattr(net, "fc"):
-        raise MmdlmError(f"backbone '{backbone}' has no 'fc' head (use a ResNet family model)",
-                         field="model.backbone")
+        raise MmdlmError(
+            f"backbone '{backbone}' has no 'fc' head (use a ResNet family model)", field="model.backbone"
+        )
     if pretrained == "imagenet":
         path = Path(pretrained_path) if pretrained_path is not None else imagenet_weights_file(backbone)
         if not path.is_file():
             raise MmdlmError(
                 f"ImageNet weights for {backbone} not found; nothing is downloaded at run time. Put the "
-                f"torchvision file at {imagenet_weights_file(backbone)} (or name it in model.pretrained_path), "
+                f"torchvision file at {imagenet_weights_file(backbone)} "
+                "(or name it in model.pretrained_path), "
                 "or set model.pretrained: none",
                 file=path,
                 field="model.pretrained",
@@ -44,8 +46,11 @@ def build_backbone(backbone: str, pretrained: str, pretrained_path: Path | None)
             state = torch.load(path, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
         except Exception as exc:  # noqa: BLE001 - any unreadable or mismatched file is the user's input
-            raise MmdlmError(f"cannot load {backbone} ImageNet weights ({exc.__class__.__name__}: {exc})"[:300],
-                             file=path, field="model.pretrained_path") from None
+            raise MmdlmError(
+                f"cannot load {backbone} ImageNet weights ({exc.__class__.__name__}: {exc})"[:300],
+                file=path,
+                field="model.pretrained_path",
+            ) from None
     elif pretrained != "none":
         raise MmdlmError(f"must be 'imagenet' or 'none', got '{pretrained}'", field="model.pretrained")
     width = net.fc.in_features

@@ -60,7 +60,9 @@ class MultimodalNet(nn.Module):
         self.modality_bias = nn.Parameter(torch.zeros(len(MODALITIES)))
         self.score = nn.Sequential(nn.Linear(width, width // 2), nn.Tanh(), nn.Linear(width // 2, 1))
         self.head = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(width, width), nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(width, width),
+            nn.ReLU(inplace=True),
             nn.Linear(width, 1 if task == "cox" else 2),
         )
         self.width = width
@@ -90,7 +92,8 @@ class MultimodalNet(nn.Module):
         return torch.stack([zeros if p is None else p.to(ref.dtype) for p in parts], dim=1)
 
     def forward(self, inputs: dict[str, torch.Tensor], mask: torch.Tensor) -> ModelOutput:
-        """`inputs[m]`: batch tensor per modality (normalised images, genomic vector); `mask` [B, M] bool, True
+        """`inputs[m]`: batch tensor per modality (normalised images, genomic vector); `mask` [B, M] bool,
+        True
         where modality m is present and active. Masked entries get exactly zero attention and never reach the
         fused vector; a row with no modality gives the head's no-evidence output."""
         mask = mask.to(torch.bool)
@@ -120,6 +123,11 @@ def mute(mask: torch.Tensor, active: Sequence[str]) -> torch.Tensor:
 def build_model(cfg_model, n_genomic: int, task: Task) -> MultimodalNet:
     """MultimodalNet from a ModelConfig section."""
     return MultimodalNet(
-        n_genomic=n_genomic, task=task, width=cfg_model.width, dropout=cfg_model.dropout,
-        backbone=cfg_model.backbone, pretrained=cfg_model.pretrained, pretrained_path=cfg_model.pretrained_path,
+        n_genomic=n_genomic,
+        task=task,
+        width=cfg_model.width,
+        dropout=cfg_model.dropout,
+        backbone=cfg_model.backbone,
+        pretrained=cfg_model.pretrained,
+        pretrained_path=cfg_model.pretrained_path,
     )

@@ -1,4 +1,4 @@
-"""Checkpoints: written atomically, read only with torch.load(weights_only=True); the model and its metadata."""
+"""Checkpoints: written atomically, read only with torch.load(weights_only=True); the model and its meta."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 fh.flush()
                 os.fsync(fh.fileno())
 
-    def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict:
+    def load_checkpoint(
+        self, path, map_location: Any | None = None, weights_only: bool | None = None
+    ) -> dict:
         return read_checkpoint(path, map_location or "cpu")
 
 
@@ -48,24 +50,37 @@ def read_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
 def model_state(checkpoint: dict) -> dict[str, torch.Tensor]:
     """The MultimodalNet state dict inside a Lightning checkpoint (module prefix 'model.' removed)."""
     state = checkpoint.get("state_dict", {})
-    out = {k.removeprefix("model.").replace("_orig_mod.", ""): v for k, v in state.items() if k.startswith("model.")}
+    out = {
+        k.removeprefix("model.").replace("_orig_mod.", ""): v
+        for k, v in state.items()
+        if k.startswith("model.")
+    }
     return out
 
 
 def load_model(checkpoint: str | Path) -> tuple[MultimodalNet, dict]:
-    """(model in eval mode on CPU, meta: task, configuration, active, n_genomic, feature_names, image_size, model)."""
+    """(model in eval mode on CPU, meta: task, configuration, active, n_genomic, feature_names, image_size,
+    model, epoch)."""
     ckpt = read_checkpoint(checkpoint)
     hp = ckpt.get("hyper_parameters") or {}
     missing = [k for k in META_KEYS if k not in hp]
     if missing:
         raise MmdlmError(f"checkpoint lacks metadata {missing}", file=checkpoint, field="hyper_parameters")
     m = hp["model"]
-    net = MultimodalNet(n_genomic=int(hp["n_genomic"]), task=hp["task"], width=int(m["width"]),
-                        dropout=float(m["dropout"]), backbone=m["backbone"], pretrained="none")
+    net = MultimodalNet(
+        n_genomic=int(hp["n_genomic"]),
+        task=hp["task"],
+        width=int(m["width"]),
+        dropout=float(m["dropout"]),
+        backbone=m["backbone"],
+        pretrained="none",
+    )
     try:
         net.load_state_dict(model_state(ckpt))
     except RuntimeError as exc:
-        raise MmdlmError(f"checkpoint weights do not fit the model ({str(exc)[:200]})", file=checkpoint) from None
+        raise MmdlmError(
+            f"checkpoint weights do not fit the model ({str(exc)[:200]})", file=checkpoint
+        ) from None
     meta = {k: hp[k] for k in META_KEYS}
     meta["epoch"] = ckpt.get("epoch")
     return net.eval(), meta

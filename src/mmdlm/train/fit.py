@@ -78,21 +78,46 @@ def trainer_kwargs(cfg, devices: Devices) -> dict:
     }
 
 
-def stage_key(cfg, task: str, configuration: str, train: Sequence[PatientRecord], val: Sequence[PatientRecord],
-              init: dict[str, Path], epochs: int) -> str:
+def stage_key(
+    cfg,
+    task: str,
+    configuration: str,
+    train: Sequence[PatientRecord],
+    val: Sequence[PatientRecord],
+    init: dict[str, Path],
+    epochs: int,
+) -> str:
     """Hash of everything a stage's weights depend on (a stage folder with another key is stale)."""
     dump = cfg.model_dump(mode="json")
     train_cfg = {k: v for k, v in dump["train"].items() if k not in ("devices", "num_nodes", "accelerator")}
-    blob = json.dumps([dump["seed"], dump["data"], dump["model"], train_cfg, task, configuration, epochs,
-                       sorted(r.patient_id for r in train), sorted(r.patient_id for r in val),
-                       {m: str(p) for m, p in sorted(init.items())}], sort_keys=True, default=str)
+    blob = json.dumps(
+        [
+            dump["seed"],
+            dump["data"],
+            dump["model"],
+            train_cfg,
+            task,
+            configuration,
+            epochs,
+            sorted(r.patient_id for r in train),
+            sorted(r.patient_id for r in val),
+            {m: str(p) for m, p in sorted(init.items())},
+        ],
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _truth(records: Sequence[PatientRecord]) -> pd.DataFrame:
-    return pd.DataFrame({"patient_id": [r.patient_id for r in records], "time": [r.time for r in records],
-                         "event": [r.event for r in records],
-                         "label": [-1 if r.label_5y is None else r.label_5y for r in records]})
+    return pd.DataFrame(
+        {
+            "patient_id": [r.patient_id for r in records],
+            "time": [r.time for r in records],
+            "event": [r.event for r in records],
+            "label": [-1 if r.label_5y is None else r.label_5y for r in records],
+        }
+    )
 
 
 def _init_branches(module: SurvivalModule, init: dict[str, Path]) -> None:
@@ -119,9 +144,21 @@ def is_done(stage_dir: Path, key: str) -> bool:
         return False
 
 
-def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord], val: Sequence[PatientRecord],
-              stage_dir: Path, *, epochs: int, init: dict[str, Path] | None = None, resume: bool = True,
-              devices: Devices = Devices(), callbacks: Sequence = (), max_epochs: int | None = None) -> StageResult:
+def fit_stage(
+    cfg,
+    task: str,
+    configuration: str,
+    train: Sequence[PatientRecord],
+    val: Sequence[PatientRecord],
+    stage_dir: Path,
+    *,
+    epochs: int,
+    init: dict[str, Path] | None = None,
+    resume: bool = True,
+    devices: Devices = Devices(),
+    callbacks: Sequence = (),
+    max_epochs: int | None = None,
+) -> StageResult:
     """Train `configuration` (its CONFIGURATIONS modalities active, others muted) for `epochs` epochs.
 
     `init`: modality -> unimodal checkpoint whose branch initialises this stage. With `resume`, an unfinished
@@ -134,8 +171,10 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     if configuration not in CONFIGURATIONS:
-        raise MmdlmError(f"unknown configuration '{configuration}'; choose from {', '.join(CONFIGURATIONS)}",
-                         field="configuration")
+        raise MmdlmError(
+            f"unknown configuration '{configuration}'; choose from {', '.join(CONFIGURATIONS)}",
+            field="configuration",
+        )
     if task not in ("cox", "5yss"):
         raise MmdlmError(f"unknown task '{task}' (cox or 5yss)", field="task")
     if task == "5yss":
@@ -144,8 +183,11 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
     if len(train) < 2:
         raise MmdlmError(f"stage {configuration}: fewer than 2 training patients", field="train")
     if task == "cox" and not any(r.event for r in train):
-        raise MmdlmError(f"stage {configuration}: no event among the {len(train)} training patients (the Cox "
-                         "likelihood needs at least one)", field="event")
+        raise MmdlmError(
+            f"stage {configuration}: no event among the {len(train)} training patients (the Cox "
+            "likelihood needs at least one)",
+            field="event",
+        )
     init = dict(init or {})
     active = CONFIGURATIONS[configuration]
     stage_dir = Path(stage_dir)
@@ -161,8 +203,16 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
             log.info("stage %s: removing previous contents of %s", configuration, stage_dir)
             shutil.rmtree(stage_dir)
         stage_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(stage_dir / STAGE, {"key": key, "task": task, "configuration": configuration,
-                                              "epochs": epochs, "init": {m: str(p) for m, p in init.items()}})
+        write_json_atomic(
+            stage_dir / STAGE,
+            {
+                "key": key,
+                "task": task,
+                "configuration": configuration,
+                "epochs": epochs,
+                "init": {m: str(p) for m, p in init.items()},
+            },
+        )
 
     all_records = list(train) + list(val)
     n_gen = n_genomic(all_records)
@@ -172,11 +222,19 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
         torch.set_num_threads(cfg.train.cpu_threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # the initial weights depend on the seed only
     module = SurvivalModule(
-        task=task, configuration=configuration, active=list(active), n_genomic=n_gen, feature_names=features,
-        image_size=cfg.data.image_size, model=cfg.model.model_dump(mode="json"),
+        task=task,
+        configuration=configuration,
+        active=list(active),
+        n_genomic=n_gen,
+        feature_names=features,
+        image_size=cfg.data.image_size,
+        model=cfg.model.model_dump(mode="json"),
         optim={"lr": cfg.train.lr, "momentum": cfg.train.momentum, "weight_decay": cfg.train.weight_decay},
-        ties=cfg.train.ties, seed=cfg.seed, channels_last=cfg.train.channels_last and kw["accelerator"] != "cpu",
-        compile=cfg.train.compile, pretrained=not init,
+        ties=cfg.train.ties,
+        seed=cfg.seed,
+        channels_last=cfg.train.channels_last and kw["accelerator"] != "cpu",
+        compile=cfg.train.compile,
+        pretrained=not init,
     )
     if init:
         _init_branches(module, init)
@@ -184,17 +242,40 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
     pin = kw["accelerator"] == "gpu"
     tl = train_loader(train, active, cfg, n_gen, pin_memory=pin)
     vl = eval_loader(val, active, cfg, n_gen, pin_memory=pin)
-    checkpoint = ModelCheckpoint(dirpath=stage_dir, filename="best", monitor="val_metric", mode="max",
-                                 save_top_k=1, enable_version_counter=False, auto_insert_metric_name=False)
+    checkpoint = ModelCheckpoint(
+        dirpath=stage_dir,
+        filename="best",
+        monitor="val_metric",
+        mode="max",
+        save_top_k=1,
+        enable_version_counter=False,
+        auto_insert_metric_name=False,
+    )
     # every epoch, after `checkpoint` (so last.ckpt carries the best score so far for a resume)
-    every_epoch = ModelCheckpoint(dirpath=stage_dir, filename="last", save_top_k=1, every_n_epochs=1,
-                                  enable_version_counter=False, auto_insert_metric_name=False)
-    loggers = [CSVLogger(stage_dir / "logs", name="", version="csv"),
-               TensorBoardLogger(stage_dir / "logs", name="", version="tensorboard", default_hp_metric=False)]
-    trainer = L.Trainer(max_epochs=min(epochs, max_epochs or epochs), logger=loggers,
-                        callbacks=[checkpoint, every_epoch, *callbacks], plugins=[AtomicCheckpointIO()],
-                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                        use_distributed_sampler=False, log_every_n_steps=1, **kw)
+    every_epoch = ModelCheckpoint(
+        dirpath=stage_dir,
+        filename="last",
+        save_top_k=1,
+        every_n_epochs=1,
+        enable_version_counter=False,
+        auto_insert_metric_name=False,
+    )
+    loggers = [
+        CSVLogger(stage_dir / "logs", name="", version="csv"),
+        TensorBoardLogger(stage_dir / "logs", name="", version="tensorboard", default_hp_metric=False),
+    ]
+    trainer = L.Trainer(
+        max_epochs=min(epochs, max_epochs or epochs),
+        logger=loggers,
+        callbacks=[checkpoint, every_epoch, *callbacks],
+        plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+        log_every_n_steps=1,
+        **kw,
+    )
     ckpt_path = str(last) if resume and last.is_file() else None
     if ckpt_path:
         log.info("stage %s: resuming from %s", configuration, last)
@@ -203,8 +284,10 @@ def fit_stage(cfg, task: str, configuration: str, train: Sequence[PatientRecord]
     best_metric = None if score is None else float(score)
     finished = trainer.current_epoch >= epochs
     if trainer.is_global_zero and finished:
-        write_json_atomic(stage_dir / DONE, {"key": key, "best_metric": best_metric, "epochs": epochs,
-                                             "best": BEST, "last": LAST})
+        write_json_atomic(
+            stage_dir / DONE,
+            {"key": key, "best_metric": best_metric, "epochs": epochs, "best": BEST, "last": LAST},
+        )
     return StageResult(best, last, best_metric)
 
 

@@ -10,8 +10,9 @@ from mmdlm.data.records import PatientRecord
 from mmdlm.errors import MmdlmError
 
 
-def holdout_split(records: list[PatientRecord], task: str, fraction: float, seed: int, path: Path
-                  ) -> tuple[list[PatientRecord], list[PatientRecord]]:
+def holdout_split(
+    records: list[PatientRecord], task: str, fraction: float, seed: int, path: Path
+) -> tuple[list[PatientRecord], list[PatientRecord]]:
     """(train, val): stratified by event (cox) or 5-year label (5yss); read from `path` when it holds the
     same patients, else made with scikit-learn and written there."""
     from sklearn.model_selection import train_test_split
@@ -28,7 +29,9 @@ def holdout_split(records: list[PatientRecord], task: str, fraction: float, seed
     try:
         train, val = train_test_split(ids, test_size=fraction, random_state=seed, stratify=strata)
     except ValueError as exc:
-        raise MmdlmError(f"cannot split {len(ids)} patients into train and validation ({exc})",
-                         field="train.holdout_fraction") from None
+        raise MmdlmError(
+            f"cannot split {len(ids)} patients into train and validation ({exc})",
+            field="train.holdout_fraction",
+        ) from None
     write_json_atomic(path, {"task": task, "seed": seed, "train": sorted(train), "val": sorted(val)})
     return [by_id[p] for p in sorted(train)], [by_id[p] for p in sorted(val)]

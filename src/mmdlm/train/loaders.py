@@ -29,21 +29,36 @@ def _loader_kwargs(num_workers: int, pin_memory: bool) -> dict:
     return {"num_workers": num_workers, "pin_memory": pin_memory, "persistent_workers": num_workers > 0}
 
 
-def train_loader(records: Sequence[PatientRecord], active: Sequence[str], cfg, n_genomic: int,
-                 pin_memory: bool = False) -> DataLoader:
+def train_loader(
+    records: Sequence[PatientRecord], active: Sequence[str], cfg, n_genomic: int, pin_memory: bool = False
+) -> DataLoader:
     """Random combinations with augmentation, reshuffled per epoch from (seed, epoch)."""
     ds = TrainSamples(records, active, cfg.data.image_size, cfg.data.augment, cfg.data.colour_jitter)
     sampler = EpochSampler(len(ds), cfg.seed, cfg.data.draws_per_patient)
-    return DataLoader(ds, batch_sampler=TrainBatchSampler(sampler, cfg.train.batch_size, drop_last=False),
-                      collate_fn=partial(collate, image_size=cfg.data.image_size, n_genomic=n_genomic),
-                      **_loader_kwargs(cfg.data.num_workers, pin_memory))
+    return DataLoader(
+        ds,
+        batch_sampler=TrainBatchSampler(sampler, cfg.train.batch_size, drop_last=False),
+        collate_fn=partial(collate, image_size=cfg.data.image_size, n_genomic=n_genomic),
+        **_loader_kwargs(cfg.data.num_workers, pin_memory),
+    )
 
 
-def eval_loader(records: Sequence[PatientRecord], active: Sequence[str], cfg, n_genomic: int,
-                pin_memory: bool = False, persistent: bool = True) -> DataLoader:
+def eval_loader(
+    records: Sequence[PatientRecord],
+    active: Sequence[str],
+    cfg,
+    n_genomic: int,
+    pin_memory: bool = False,
+    persistent: bool = True,
+) -> DataLoader:
     """The fixed Cartesian product of the fixed per-patient image lists, in order."""
     ds = EvalSamples(records, active, cfg.data.image_size, cfg.data.val_images_per_modality, cfg.seed)
     kwargs = _loader_kwargs(cfg.data.num_workers, pin_memory)
     kwargs["persistent_workers"] = kwargs["persistent_workers"] and persistent
-    return DataLoader(ds, batch_size=cfg.train.eval_batch_size, shuffle=False,
-                      collate_fn=partial(collate, image_size=cfg.data.image_size, n_genomic=n_genomic), **kwargs)
+    return DataLoader(
+        ds,
+        batch_size=cfg.train.eval_batch_size,
+        shuffle=False,
+        collate_fn=partial(collate, image_size=cfg.data.image_size, n_genomic=n_genomic),
+        **kwargs,
+    )

@@ -11,7 +11,9 @@ import torch.nn.functional as F
 from mmdlm.errors import MmdlmError
 
 
-def cox_ph_loss(risk: torch.Tensor, time: torch.Tensor, event: torch.Tensor, ties: str = "efron") -> torch.Tensor:
+def cox_ph_loss(
+    risk: torch.Tensor, time: torch.Tensor, event: torch.Tensor, ties: str = "efron"
+) -> torch.Tensor:
     """Negative log partial likelihood of log-risks `risk` [B], mean over events (0 with a grad when none).
 
     Efron: each of the d tied events at a time t_j subtracts l/d (l = 0..d-1) of the tied events' total risk

@@ -1,4 +1,4 @@
-"""The LightningModule: the multimodal net with muting, Cox or 5YSS loss, SGD, per-patient validation metric."""
+"""The LightningModule: the multimodal net with muting, Cox or 5YSS loss, SGD, per-patient validation."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def scores_of(out: ModelOutput, task: str) -> torch.Tensor:
     return torch.softmax(out.out.float(), dim=1)[:, 1]
 
 
-def aggregate(index: np.ndarray, score: np.ndarray, attention: np.ndarray, patient_ids: Sequence[str],
-              task: str) -> pd.DataFrame:
+def aggregate(
+    index: np.ndarray, score: np.ndarray, attention: np.ndarray, patient_ids: Sequence[str], task: str
+) -> pd.DataFrame:
     """Per-patient means over the evaluation combinations: patient_id, score, att_<modality>."""
     df = pd.DataFrame(attention, columns=list(ATT_COLUMNS))
     df.insert(0, SCORE[task], score)
@@ -47,16 +48,33 @@ def aggregate(index: np.ndarray, score: np.ndarray, attention: np.ndarray, patie
 class SurvivalModule(L.LightningModule):
     """Hyper-parameters are plain types (saved in the checkpoint; loadable with weights_only=True)."""
 
-    def __init__(self, task: str, configuration: str, active: list[str], n_genomic: int, feature_names: list[str],
-                 image_size: int, model: dict, optim: dict, ties: str = "efron", seed: int = 0,
-                 channels_last: bool = False, compile: bool = False, pretrained: bool = True) -> None:
+    def __init__(
+        self,
+        task: str,
+        configuration: str,
+        active: list[str],
+        n_genomic: int,
+        feature_names: list[str],
+        image_size: int,
+        model: dict,
+        optim: dict,
+        ties: str = "efron",
+        seed: int = 0,
+        channels_last: bool = False,
+        compile: bool = False,
+        pretrained: bool = True,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.task = task
         self.active = tuple(active)
         self.model = MultimodalNet(
-            n_genomic=n_genomic, task=task, width=model["width"], dropout=model["dropout"],
-            backbone=model["backbone"], pretrained=model["pretrained"] if pretrained else "none",
+            n_genomic=n_genomic,
+            task=task,
+            width=model["width"],
+            dropout=model["dropout"],
+            backbone=model["backbone"],
+            pretrained=model["pretrained"] if pretrained else "none",
             pretrained_path=model.get("pretrained_path"),
         )
         for m in MODALITIES:  # muted branches are frozen: no gradient, no momentum, no DDP all-reduce
@@ -94,7 +112,9 @@ class SurvivalModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self(batch)
         loss = self._loss(out, batch)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["index"]), sync_dist=True)
+        self.log(
+            "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["index"]), sync_dist=True
+        )
         return loss
 
     def on_validation_epoch_start(self) -> None:
@@ -102,8 +122,13 @@ class SurvivalModule(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         out = self(batch)
-        self._val_parts.append((batch["index"].cpu().numpy(), scores_of(out, self.task).cpu().numpy(),
-                                out.attention.float().cpu().numpy()))
+        self._val_parts.append(
+            (
+                batch["index"].cpu().numpy(),
+                scores_of(out, self.task).cpu().numpy(),
+                out.attention.float().cpu().numpy(),
+            )
+        )
 
     def on_validation_epoch_end(self) -> None:
         if not self._val_parts or self.val_truth is None:

@@ -17,18 +17,31 @@ from mmdlm.train.module import ATT_COLUMNS, SCORE, aggregate, batch_inputs, scor
 
 
 @torch.inference_mode()
-def predict_model(model: MultimodalNet, active: tuple[str, ...], records: list[PatientRecord], cfg,
-                  n_genomic: int, device: str | torch.device = "cpu") -> pd.DataFrame:
+def predict_model(
+    model: MultimodalNet,
+    active: tuple[str, ...],
+    records: list[PatientRecord],
+    cfg,
+    n_genomic: int,
+    device: str | torch.device = "cpu",
+) -> pd.DataFrame:
     """patient_id, risk | p_dead_5y, att_* (means over the patient's evaluation combinations)."""
     model = model.eval().to(device)
     loader = eval_loader(records, active, cfg, n_genomic, persistent=False)
     parts = []
     for batch in loader:
-        batch = {k: ({m: x.to(device) for m, x in v.items()} if isinstance(v, dict) else v.to(device))
-                 for k, v in batch.items()}
+        batch = {
+            k: ({m: x.to(device) for m, x in v.items()} if isinstance(v, dict) else v.to(device))
+            for k, v in batch.items()
+        }
         out = model(batch_inputs(batch, False), mute(batch["mask"], active))
-        parts.append((batch["index"].cpu().numpy(), scores_of(out, model.task).cpu().numpy(),
-                      out.attention.float().cpu().numpy()))
+        parts.append(
+            (
+                batch["index"].cpu().numpy(),
+                scores_of(out, model.task).cpu().numpy(),
+                out.attention.float().cpu().numpy(),
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=["patient_id", SCORE[model.task], *ATT_COLUMNS])
     index, score, att = (np.concatenate([p[i] for p in parts]) for i in range(3))
@@ -41,8 +54,11 @@ def predict(checkpoint: Path, records: list[PatientRecord], cfg) -> pd.DataFrame
     model, meta = load_model(checkpoint)
     sizes = {len(r.genomics) for r in records if r.genomics is not None}
     if sizes and sizes != {meta["n_genomic"]}:
-        raise MmdlmError(f"genomic vectors of length {sorted(sizes)}, the model expects {meta['n_genomic']}",
-                         file=checkpoint, field="genomics")
+        raise MmdlmError(
+            f"genomic vectors of length {sorted(sizes)}, the model expects {meta['n_genomic']}",
+            file=checkpoint,
+            field="genomics",
+        )
     if cfg.data.image_size != meta["image_size"]:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"image_size": meta["image_size"]})})
     return predict_model(model, tuple(meta["active"]), records, cfg, meta["n_genomic"])

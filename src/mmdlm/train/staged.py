@@ -31,19 +31,34 @@ def plan(configurations: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]
     """Stages to run, in order: (kind, configuration, init modalities). Unimodal stages first (each once)."""
     unknown = [c for c in configurations if c not in CONFIGURATIONS]
     if unknown:
-        raise MmdlmError(f"unknown configuration '{unknown[0]}'; choose from {', '.join(CONFIGURATIONS)}",
-                         field="configuration")
+        raise MmdlmError(
+            f"unknown configuration '{unknown[0]}'; choose from {', '.join(CONFIGURATIONS)}",
+            field="configuration",
+        )
     needed = [m for m in MODALITIES if any(m in CONFIGURATIONS[c] for c in configurations)]
     stages = [("unimodal", unimodal_configuration(m), ()) for m in needed]
-    multi = [("multimodal", c, tuple(m for m in MODALITIES if m in CONFIGURATIONS[c]))
-             for c in dict.fromkeys(configurations) if len(CONFIGURATIONS[c]) > 1]
+    multi = [
+        ("multimodal", c, tuple(m for m in MODALITIES if m in CONFIGURATIONS[c]))
+        for c in dict.fromkeys(configurations)
+        if len(CONFIGURATIONS[c]) > 1
+    ]
     return stages + multi
 
 
-def run_stages(cfg, task: str, train: list[PatientRecord], val: list[PatientRecord], out_dir: Path,
-               configurations: Sequence[str], *, devices: Devices = Devices(), resume: bool = True,
-               only: str | None = None) -> dict[str, Path]:
-    """Run the plan's stages (or only the stage named `kind:configuration`); returns configuration -> best.ckpt."""
+def run_stages(
+    cfg,
+    task: str,
+    train: list[PatientRecord],
+    val: list[PatientRecord],
+    out_dir: Path,
+    configurations: Sequence[str],
+    *,
+    devices: Devices = Devices(),
+    resume: bool = True,
+    only: str | None = None,
+) -> dict[str, Path]:
+    """Run the plan's stages (or only the stage named `kind:configuration`); returns configuration ->
+    best.ckpt."""
     out_dir = Path(out_dir)
     best: dict[str, Path] = {}
     stages = plan(configurations)
@@ -62,18 +77,35 @@ def run_stages(cfg, task: str, train: list[PatientRecord], val: list[PatientReco
             raise MmdlmError("run the unimodal stage(s) first: no checkpoint", file=missing[0], field="stage")
         epochs = cfg.train.epochs_unimodal if kind == "unimodal" else cfg.train.epochs_multimodal
         log.info("stage %s:%s (%d epochs)", kind, conf, epochs)
-        result = fit_stage(cfg, task, conf, train, val, out_dir / conf, epochs=epochs, init=init, resume=resume,
-                           devices=devices)
+        result = fit_stage(
+            cfg,
+            task,
+            conf,
+            train,
+            val,
+            out_dir / conf,
+            epochs=epochs,
+            init=init,
+            resume=resume,
+            devices=devices,
+        )
         best[conf] = result.best
     return best
 
 
-def train_fold(cfg, task: str, train: list[PatientRecord], val: list[PatientRecord], out_dir: Path,
-               configurations: Sequence[str]) -> dict[str, pd.DataFrame]:
+def train_fold(
+    cfg,
+    task: str,
+    train: list[PatientRecord],
+    val: list[PatientRecord],
+    out_dir: Path,
+    configurations: Sequence[str],
+) -> dict[str, pd.DataFrame]:
     """Run the unimodal stages once, then each multi-modality configuration initialised from them; return per
     configuration the validation predictions per patient (patient_id, risk | p_dead_5y, att_*).
 
-    Writes out_dir/<configuration>/{best.ckpt, last.ckpt, logs/}; an interrupted fold resumes where it stopped.
+    Writes out_dir/<configuration>/{best.ckpt, last.ckpt, logs/};
+    an interrupted fold resumes where it stopped.
     """
     best = run_stages(cfg, task, train, val, out_dir, configurations)
     n_gen = n_genomic(list(train) + list(val))
