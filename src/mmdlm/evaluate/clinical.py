@@ -1,0 +1,126 @@
+"""Clinical factors of the manifest's patients.csv as ordinal numbers (higher = worse), for statistics."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmdlm.errors import MmdlmError
+
+PATIENT_COLUMNS = ("patient_id", "time", "event")
+_MISSING = {"", "x", "nx", "mx", "tx", "gx", "na", "nan", "n/a", "#n/a", "unknown", "not available",
+            "[not available]", "[unknown]", "[discrepancy]", "not_applicable", "none", "null"}
+_TNM = re.compile(r"^(?:[pcy]{0,2})\s*([tnm])?\s*([0-4])", re.IGNORECASE)
+_GRADE = re.compile(r"^(?:g|grade|isup|who)?\s*([1-4])\b", re.IGNORECASE)
+_STAGE = re.compile(r"^(?:stage)?\s*(iv|iii|ii|i|[1-4])(?:[abc]|\b)", re.IGNORECASE)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return str(value).strip().lower() in _MISSING
+
+
+def parse_factor(value: object, factor: str) -> float | None:
+    """One clinical value as an ordinal number: T3a -> 3, N1 -> 1, M0 -> 0, G2 / ISUP 2 -> 2, Stage III -> 3,
+    numbers stay numbers; unknown (empty, X, GX, NX, ...) -> None. Raises ValueError if not understood."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if factor in ("t_stage", "n_stage", "m_stage"):
+        m = _TNM.match(text)
+        if m and (m.group(1) is None or m.group(1).lower() == factor[0]):
+            return float(m.group(2))
+    elif factor == "grade":
+        m = _GRADE.match(text)
+        if m:
+            return float(m.group(1))
+    elif factor == "stage":
+        m = _STAGE.match(text)
+        if m:
+            g = m.group(1).lower()
+            return float(_ROMAN.get(g, int(g) if g.isdigit() else 0))
+    raise ValueError(f"cannot read {value!r} as {factor}")
+
+
+def load_patients(cohort: Path, endpoint: str | None = None) -> pd.DataFrame:
+    """patients.csv of a manifest folder: ids as strings, time/event checked, the endpoint checked if given.
+    """
+    cohort = Path(cohort)
+    path = cohort / "patients.csv" if cohort.is_dir() else cohort
+    if not path.is_file():
+        raise MmdlmError("patients.csv not found (expected a folder written by `mmdlm ingest`)", file=path)
+    df = pd.read_csv(path, dtype={"patient_id": str}, keep_default_na=True)
+    for col in PATIENT_COLUMNS:
+        if col not in df.columns:
+            raise MmdlmError("missing column", file=path, field=col)
+    if df["patient_id"].duplicated().any():
+        pid = df.loc[df["patient_id"].duplicated(), "patient_id"].iloc[0]
+        raise MmdlmError("duplicate patient_id", file=path, patient=pid, field="patient_id")
+    for col in ("time", "event"):
+        vals = pd.to_numeric(df[col], errors="coerce")
+        bad = df[col].notna() & vals.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise MmdlmError(f"not a number: {df[col].iloc[i]!r}", file=path,
+                             patient=df["patient_id"].iloc[i], field=col, row=i + 2)
+        df[col] = vals
+    bad = df["event"].notna() & ~df["event"].isin([0, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise MmdlmError("event must be 0 or 1", file=path, patient=df["patient_id"].iloc[i], field="event",
+                         row=i + 2)
+    neg = df["time"] < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg.to_numpy())[0])
+        raise MmdlmError("negative time", file=path, patient=df["patient_id"].iloc[i], field="time",
+                         row=i + 2)
+    if endpoint is not None:
+        check_endpoint(df, endpoint, path)
+    df.attrs["path"] = str(path)
+    return df
+
+
+def check_endpoint(df: pd.DataFrame, endpoint: str, path: Path | str) -> None:
+    """patients.csv holds one endpoint; asking for another is an error (re-run ingest with that endpoint)."""
+    if "endpoint" not in df.columns:
+        raise MmdlmError("no endpoint column: cannot confirm the requested endpoint", file=path,
+                         field="endpoint")
+    found = sorted({str(v) for v in df["endpoint"].dropna().unique()})
+    if found != [endpoint.upper()]:
+        raise MmdlmError(f"cohort holds endpoint {found or 'none'}, not {endpoint.upper()}; re-run "
+                         f"`mmdlm ingest` with --endpoint {endpoint.upper()}", file=path, field="endpoint")
+
+
+def factor_table(df: pd.DataFrame, factors: tuple[str, ...]) -> pd.DataFrame:
+    """patient_id, time, event and each factor as an ordinal float (NaN = unknown); unreadable values raise.
+    """
+    out = df[["patient_id", "time", "event"]].copy()
+    path = df.attrs.get("path")
+    for factor in factors:
+        if factor not in df.columns:
+            out[factor] = np.nan
+            continue
+        vals = []
+        for i, v in enumerate(df[factor].tolist()):
+            try:
+                p = parse_factor(v, factor)
+            except ValueError as exc:
+                raise MmdlmError(str(exc), file=path, patient=df["patient_id"].iloc[i], field=factor,
+                                 row=i + 2) from None
+            vals.append(np.nan if p is None else p)
+        out[factor] = np.asarray(vals, dtype=float)
+    return out

@@ -1,0 +1,180 @@
+"""The cross-validation runner: folds -> staged training per fold -> out-of-fold predictions -> metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
+from mmdlm.errors import MmdlmError
+from mmdlm.evaluate.folds import ensure_folds
+from mmdlm.evaluate.summary import ATT_COLUMNS, SCORE, merge_metrics, task_metrics, truth_table
+from mmdlm.modalities import CONFIGURATIONS
+
+log = logging.getLogger("mmdlm.evaluate")
+
+TASKS = ("cox", "5yss")
+PREDICTION_COLUMNS = ("patient_id", "task", "configuration", "fold", "risk", "p_dead_5y", *ATT_COLUMNS)
+#: train_fold(cfg, task, train_records, val_records, out_dir, configurations) -> {configuration: DataFrame}
+TrainFold = Callable[[Any, str, list, list, Path, tuple[str, ...]], Mapping[str, pd.DataFrame]]
+
+
+def check_configurations(names: Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
+    """The configurations to run (default when None); unknown names are a clear error."""
+    chosen = tuple(default if not names else names)
+    unknown = [n for n in chosen if n not in CONFIGURATIONS]
+    if unknown:
+        raise MmdlmError(f"unknown configuration {unknown[0]!r}; choose from {', '.join(CONFIGURATIONS)}",
+                         field="configuration")
+    if not chosen:
+        raise MmdlmError("no configuration chosen", field="configuration")
+    return tuple(dict.fromkeys(chosen))
+
+
+def check_task(task: str) -> str:
+    """'cox' or '5yss' (else a clear error)."""
+    if task not in TASKS:
+        raise MmdlmError(f"unknown task {task!r}; choose cox or 5yss", field="task")
+    return task
+
+
+def _default_train_fold() -> TrainFold:
+    from mmdlm.train.staged import train_fold
+
+    return train_fold
+
+
+def _fold_key(cfg, task: str, val_ids: list[str], train_ids: list[str],
+              configurations: tuple[str, ...]) -> str:
+    """Hash of everything a fold's predictions depend on (training settings, patients, configurations)."""
+    dump = cfg.model_dump(mode="json")
+    relevant = {k: dump.get(k) for k in ("seed", "data", "model", "train")}
+    blob = json.dumps([relevant, task, sorted(val_ids), sorted(train_ids), sorted(configurations)],
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _per_patient(task: str, conf: str, fold: int, df: pd.DataFrame, val_ids: set[str]) -> pd.DataFrame:
+    """One configuration's validation predictions averaged per patient (over the Cartesian product)."""
+    score = SCORE[task]
+    if not isinstance(df, pd.DataFrame) or "patient_id" not in df.columns or score not in df.columns:
+        raise MmdlmError(f"training returned no {score} column for configuration {conf} in fold {fold}")
+    df = df.assign(patient_id=df["patient_id"].astype(str))
+    cols = [score, *[c for c in ATT_COLUMNS if c in df.columns]]
+    agg = df.groupby("patient_id", sort=True)[cols].mean().reset_index()
+    got = set(agg["patient_id"])
+    if got != val_ids:
+        extra, lost = sorted(got - val_ids), sorted(val_ids - got)
+        raise MmdlmError(f"fold {fold} configuration {conf}: predictions for {len(extra)} patient(s) outside "
+                         f"the validation fold and none for {len(lost)} of its patient(s)",
+                         patient=(extra + lost)[0])
+    agg.insert(1, "task", task)
+    agg.insert(2, "configuration", conf)
+    agg.insert(3, "fold", fold)
+    return agg
+
+
+def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Sequence[str] | None = None, *,
+           train_fold: TrainFold | None = None,
+           clinical: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Cross-validate `task` over `configurations` on `records` (PatientRecord: patient_id, time, event,
+    label_5y).
+
+    Folds come from RUN/folds.json (made there if absent); each fold's training runs in
+    RUN/cv/<task>/fold_<k>/ and its predictions are kept there (reused when the same fold is asked again
+    with the same settings).
+    Writes RUN/predictions.csv and RUN/metrics.json (other tasks' rows and entries kept); returns this task's
+    predictions and metrics entry. `clinical` (patients.csv) adds the Cox model with the model's group.
+    """
+    task = check_task(task)
+    configurations = check_configurations(configurations, cfg.cv.configurations)
+    train_fold = train_fold or _default_train_fold()
+    run_dir = Path(run_dir)
+    truth = truth_table(records)
+    by_id = {str(r.patient_id): r for r in records}
+    if task == "5yss":
+        truth = truth[truth["label_5y"].notna()].reset_index(drop=True)
+        strata = truth["label_5y"].astype(int).tolist()
+    else:
+        strata = truth["event"].astype(int).tolist()
+    n_folds = cfg.cv.n_folds(task)
+    folds = ensure_folds(run_dir / "folds.json", task, truth["patient_id"].tolist(), strata, n_folds,
+                         cfg.seed)
+
+    parts = []
+    for k in range(n_folds):
+        val_ids = sorted(p for p, f in folds.items() if f == k)
+        train_ids = sorted(p for p, f in folds.items() if f != k)
+        out_dir = run_dir / "cv" / task / f"fold_{k}"
+        key = _fold_key(cfg, task, val_ids, train_ids, configurations)
+        cached = _read_fold_cache(out_dir, key)
+        if cached is not None:
+            log.info("cv %s fold %d: predictions reused from %s", task, k, out_dir)
+            parts.append(cached)
+            continue
+        log.info("cv %s fold %d/%d: %d training, %d validation patients", task, k + 1, n_folds,
+                 len(train_ids), len(val_ids))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result = train_fold(cfg, task, [by_id[p] for p in train_ids], [by_id[p] for p in val_ids], out_dir,
+                            configurations)
+        missing = [c for c in configurations if c not in result]
+        if missing:
+            raise MmdlmError(f"training of fold {k} returned no predictions for configuration {missing[0]}")
+        fold_pred = pd.concat([_per_patient(task, c, k, result[c], set(val_ids)) for c in configurations],
+                              ignore_index=True)
+        fold_pred = fold_pred.reindex(columns=list(PREDICTION_COLUMNS))
+        _write_fold_cache(out_dir, key, fold_pred)
+        parts.append(fold_pred)
+
+    predictions = pd.concat(parts, ignore_index=True).reindex(columns=list(PREDICTION_COLUMNS))
+    metrics = task_metrics(task, predictions, truth, cfg.cv, cfg.seed, clinical)
+    write_predictions(run_dir / "predictions.csv", task, predictions)
+    path = run_dir / "metrics.json"
+    existing = json.loads(path.read_text()) if path.is_file() else None
+    write_json_atomic(path, _json_safe(merge_metrics(existing, task, metrics)))
+    return predictions, metrics
+
+
+def _read_fold_cache(out_dir: Path, key: str) -> pd.DataFrame | None:
+    csv, key_file = out_dir / "predictions.csv", out_dir / "predictions.key"
+    if not (csv.is_file() and key_file.is_file()) or key_file.read_text().strip() != key:
+        return None
+    return pd.read_csv(csv, dtype={"patient_id": str, "task": str, "configuration": str})
+
+
+def _write_fold_cache(out_dir: Path, key: str, df: pd.DataFrame) -> None:
+    (out_dir / "predictions.key").unlink(missing_ok=True)  # no key may vouch for another run's predictions
+    with atomic_path(out_dir / "predictions.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    write_text_atomic(out_dir / "predictions.key", key + "\n")
+
+
+def write_predictions(path: Path, task: str, predictions: pd.DataFrame) -> None:
+    """RUN/predictions.csv with `task`'s rows replaced (rows of the other task kept)."""
+    frames = [predictions]
+    if path.is_file():
+        old = pd.read_csv(path, dtype={"patient_id": str, "task": str, "configuration": str})
+        frames.insert(0, old[old["task"] != task])
+    out = pd.concat(frames, ignore_index=True).reindex(columns=list(PREDICTION_COLUMNS))
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False)
+
+
+def _json_safe(obj):
+    """NaN/inf -> None so metrics.json is strict JSON."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

@@ -1,0 +1,95 @@
+"""Point metrics: Harrell's and Uno's C-index for a risk score, accuracy / ROC AUC / PR AUC for 5YSS.
+
+Every value comes from lifelines, scikit-survival or scikit-learn. A metric that is undefined on the given
+patients (no comparable pair, a single class) is None, never an exception and never a made-up number.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def _arr(x) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+def harrell_cindex(time, event, risk) -> float | None:
+    """Harrell's C-index of a risk score (higher = worse) via lifelines; None when no pair is comparable."""
+    from lifelines.utils import concordance_index
+
+    t, e, r = _arr(time), _arr(event), _arr(risk)
+    if len(t) < 2 or e.sum() == 0:
+        return None
+    try:
+        return float(concordance_index(t, -r, e))  # lifelines expects a survival score
+    except ZeroDivisionError:  # "No admissable pairs in the dataset."
+        return None
+
+
+def uno_cindex(time, event, risk, train_time=None, train_event=None) -> float | None:
+    """Uno's IPCW C-index (scikit-survival); censoring distribution from the training patients (or these)."""
+    from sksurv.metrics import concordance_index_ipcw
+    from sksurv.util import Surv
+
+    t, e, r = _arr(time), _arr(event).astype(bool), _arr(risk)
+    if len(t) < 2 or not e.any():
+        return None
+    tt = t if train_time is None else _arr(train_time)
+    te = e if train_event is None else _arr(train_event).astype(bool)
+    keep = t < tt.max()  # the censoring distribution is only estimable inside the training follow-up
+    if not e[keep].any():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = concordance_index_ipcw(Surv.from_arrays(te, tt), Surv.from_arrays(e[keep], t[keep]),
+                                           r[keep])[0]
+    except (ValueError, ZeroDivisionError):
+        return None
+    return None if not np.isfinite(value) else float(value)
+
+
+def classification_metrics(label, p_dead, threshold: float = 0.5) -> dict[str, float | None]:
+    """Accuracy, ROC AUC and PR AUC (average precision) of P(dead within 5 years) against label_5y (1 = dead).
+
+    `pr_auc` takes death as the positive class; `pr_auc_alive` takes survival as positive (the reading under
+    which the paper's PR AUC exceeds its ROC AUC).
+    """
+    from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
+
+    y = _arr(label).astype(int)
+    p = _arr(p_dead)
+    out: dict[str, float | None] = {"accuracy": None, "roc_auc": None, "pr_auc": None, "pr_auc_alive": None}
+    if len(y) == 0:
+        return out
+    out["accuracy"] = float(accuracy_score(y, (p >= threshold).astype(int)))
+    if 0 < y.sum() < len(y):
+        out["roc_auc"] = float(roc_auc_score(y, p))
+        out["pr_auc"] = float(average_precision_score(y, p))
+        out["pr_auc_alive"] = float(average_precision_score(1 - y, -p))
+    return out
+
+
+def roc_points(label, p_dead) -> dict[str, list[float]]:
+    """ROC curve points (scikit-learn): fpr, tpr, thresholds (death = positive)."""
+    from sklearn.metrics import roc_curve
+
+    y, p = _arr(label).astype(int), _arr(p_dead)
+    if not 0 < y.sum() < len(y):
+        return {"fpr": [], "tpr": [], "thresholds": []}
+    fpr, tpr, thr = roc_curve(y, p)
+    thr = np.where(np.isfinite(thr), thr, 1.0)  # sklearn's first threshold is +inf
+    return {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": thr.tolist()}
+
+
+def pr_points(label, p_dead) -> dict[str, list[float]]:
+    """Precision-recall curve points (scikit-learn): recall, precision, thresholds (death = positive)."""
+    from sklearn.metrics import precision_recall_curve
+
+    y, p = _arr(label).astype(int), _arr(p_dead)
+    if not 0 < y.sum() < len(y):
+        return {"recall": [], "precision": [], "thresholds": []}
+    prec, rec, thr = precision_recall_curve(y, p)
+    return {"recall": rec.tolist(), "precision": prec.tolist(), "thresholds": thr.tolist()}

@@ -1,0 +1,184 @@
+"""Every statistic of one task from its out-of-fold predictions: per-fold metrics, mean / max / bootstrap CI,
+pooled curves, Kaplan-Meier of predicted groups, Cox with the model's group, attention, paired comparisons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from mmdlm.errors import MmdlmError
+from mmdlm.evaluate.bootstrap import (
+    accuracy_weighted,
+    average_precision_weighted,
+    bootstrap_fold_mean,
+    harrell_weighted,
+    roc_auc_weighted,
+)
+from mmdlm.evaluate.clinical import factor_table
+from mmdlm.evaluate.compare import compare_configurations, comparison_rows
+from mmdlm.evaluate.config import CVConfig
+from mmdlm.evaluate.cox import multivariable_cox
+from mmdlm.evaluate.km import km_groups
+from mmdlm.evaluate.metrics import (
+    classification_metrics,
+    harrell_cindex,
+    pr_points,
+    roc_points,
+    uno_cindex,
+)
+from mmdlm.modalities import MODALITIES
+
+ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
+SCORE = {"cox": "risk", "5yss": "p_dead_5y"}
+PRIMARY = {"cox": "c_index", "5yss": "roc_auc"}
+FOLD_METRICS = {"cox": ("c_index", "c_index_uno"), "5yss": ("accuracy", "roc_auc", "pr_auc", "pr_auc_alive")}
+
+
+def _none_if_nan(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _aggregate(values: list[float | None], ci: dict | None) -> dict:
+    defined = [v for v in values if v is not None]
+    return {"folds": values, "mean": float(np.mean(defined)) if defined else None,
+            "max": float(np.max(defined)) if defined else None,
+            "min": float(np.min(defined)) if defined else None,
+            "sd": float(np.std(defined, ddof=1)) if len(defined) > 1 else None,
+            "n_defined": len(defined), "ci": ci or {"low": None, "high": None}}
+
+
+def _fold_metrics(task: str, d: pd.DataFrame, train: pd.DataFrame, cv: CVConfig) -> dict:
+    if task == "cox":
+        out = {"c_index": harrell_cindex(d["time"], d["event"], d["risk"]), "c_index_uno": None}
+        if cv.uno:
+            out["c_index_uno"] = uno_cindex(d["time"], d["event"], d["risk"], train["time"], train["event"])
+        return out
+    return classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
+
+
+def _bootstrap_stats(task: str, cv: CVConfig) -> dict[str, tuple[tuple[str, ...], Callable]]:
+    if task == "cox":
+        return {"c_index": (("time", "event", "risk"), harrell_weighted)}
+    cols = ("label_5y", "p_dead_5y")
+    return {"accuracy": (cols, lambda W, y, p: accuracy_weighted(W, y, p, cv.threshold_5yss)),
+            "roc_auc": (cols, roc_auc_weighted),
+            "pr_auc": (cols, average_precision_weighted),
+            "pr_auc_alive": (cols, lambda W, y, p: average_precision_weighted(W, 1 - y, -p))}
+
+
+def predicted_groups(task: str, d: pd.DataFrame, threshold: float) -> pd.Series:
+    """'high'/'low' risk by each fold's median risk (cox) or 'dead'/'alive' by P(dead) >= threshold (5yss)."""
+    if task == "cox":
+        med = d.groupby("fold")["risk"].transform("median")
+        return pd.Series(np.where(d["risk"] > med, "high", "low"), index=d.index)
+    return pd.Series(np.where(d["p_dead_5y"] >= threshold, "dead", "alive"), index=d.index)
+
+
+def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: CVConfig, seed: int,
+                          clinical: pd.DataFrame | None = None) -> dict:
+    """All statistics of one configuration; `d`: patient_id, fold, score (and attention) merged with truth."""
+    folds = sorted(int(k) for k in d["fold"].unique())
+    per_fold = []
+    for k in folds:
+        dk = d[d["fold"] == k]
+        train = truth[~truth["patient_id"].isin(dk["patient_id"])]
+        row = {"fold": k, "n": int(len(dk)), "events": int(dk["event"].sum())}
+        if task == "5yss":
+            row["dead_5y"] = int(dk["label_5y"].sum())
+        row.update(_fold_metrics(task, dk, train, cv))
+        per_fold.append(row)
+    result: dict = {"n_patients": int(len(d)), "per_fold": per_fold}
+    boots = _bootstrap_stats(task, cv)
+    for metric in FOLD_METRICS[task]:
+        ci = None
+        if metric in boots and cv.bootstrap > 0:
+            cols, stat = boots[metric]
+            arrays = [[d.loc[d["fold"] == k, c].to_numpy(dtype=float) for c in cols] for k in folds]
+            ci = bootstrap_fold_mean(arrays, stat, cv.bootstrap, seed, cv.ci_level)
+        result[metric] = _aggregate([r[metric] for r in per_fold], ci)
+    # pooled over all out-of-fold predictions (fold models' scales may differ: per-fold figures are primary)
+    if task == "cox":
+        result["pooled"] = {"c_index": harrell_cindex(d["time"], d["event"], d["risk"])}
+    else:
+        result["pooled"] = classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
+        result["roc_curve"] = roc_points(d["label_5y"], d["p_dead_5y"])
+        result["pr_curve"] = pr_points(d["label_5y"], d["p_dead_5y"])
+    groups = predicted_groups(task, d, cv.threshold_5yss)
+    labels = ("low", "high") if task == "cox" else ("alive", "dead")
+    result["km"] = km_groups(d["time"], d["event"], groups, labels=labels, times=cv.km_times,
+                             name=f"{task} {d.attrs.get('configuration', '')}".strip())
+    if clinical is not None:
+        result["cox"] = model_cox(task, d, groups, clinical, cv)
+    att = [c for c in ATT_COLUMNS if c in d.columns and d[c].notna().any()]
+    if att:
+        result["attention"] = {"mean": {c[4:]: _none_if_nan(d[c].mean()) for c in att},
+                               "sd": {c[4:]: _none_if_nan(d[c].std()) for c in att}}
+    return result
+
+
+def model_cox(task: str, d: pd.DataFrame, groups: pd.Series, clinical: pd.DataFrame, cv: CVConfig) -> dict:
+    """Multivariable Cox of the clinical covariates and the model's predicted group (1 = high risk / dead)."""
+    name = "model_high_risk" if task == "cox" else "model_predicted_dead"
+    factors = factor_table(clinical, cv.cox_covariates).drop(columns=["time", "event"])
+    table = d[["patient_id", "time", "event"]].assign(**{name: (groups.isin(["high", "dead"])).astype(float)})
+    table = table.merge(factors, on="patient_id", how="left")
+    try:
+        return multivariable_cox(table, [*cv.cox_covariates, name], name=f"clinical+{name}")
+    except MmdlmError as exc:
+        return {"error": exc.one_line(), "covariates": []}
+
+
+def task_metrics(task: str, predictions: pd.DataFrame, truth: pd.DataFrame, cv: CVConfig, seed: int,
+                 clinical: pd.DataFrame | None = None) -> dict:
+    """metrics.json's entry for one task: per configuration statistics and the fold-by-fold comparison."""
+    score = SCORE[task]
+    cols = ["patient_id", "time", "event", "label_5y"]
+    configs: dict[str, dict] = {}
+    for conf, d in predictions.groupby("configuration", sort=False):
+        d = d.merge(truth[cols], on="patient_id", how="left", validate="one_to_one")
+        missing = d[d["time"].isna() | d["event"].isna()]
+        if not missing.empty:
+            raise MmdlmError("prediction for a patient without survival data",
+                             patient=str(missing["patient_id"].iloc[0]))
+        if d[score].isna().any():
+            raise MmdlmError(f"missing {score} in predictions",
+                             patient=str(d.loc[d[score].isna(), "patient_id"].iloc[0]), field=score)
+        d.attrs["configuration"] = conf
+        configs[str(conf)] = configuration_metrics(task, d, truth, cv, seed, clinical)
+    primary = PRIMARY[task]
+    comparisons = {}
+    for metric in FOLD_METRICS[task]:
+        per_fold = {c: m[metric]["folds"] for c, m in configs.items()}
+        if any(v is not None for vals in per_fold.values() for v in vals):
+            comparisons[metric] = compare_configurations(per_fold)
+    means = {c: m[primary]["mean"] for c, m in configs.items() if m[primary]["mean"] is not None}
+    reference = max(means, key=means.get) if means else None
+    table = comparison_rows(configs, primary, comparisons.get(primary, {}), reference)
+    return {"task": task, "score": score, "primary_metric": primary,
+            "n_folds": int(predictions["fold"].nunique()),
+            "configurations": configs, "comparisons": comparisons, "reference": reference, "table": table}
+
+
+def truth_table(records) -> pd.DataFrame:
+    """patient_id, time, event, label_5y of PatientRecord-like objects (attributes of those names)."""
+    rows = []
+    for r in records:
+        lab = getattr(r, "label_5y", None)
+        rows.append({"patient_id": str(r.patient_id), "time": float(r.time), "event": float(r.event),
+                     "label_5y": np.nan if lab is None or (isinstance(lab, float) and np.isnan(lab))
+                     else float(lab)})
+    df = pd.DataFrame(rows, columns=["patient_id", "time", "event", "label_5y"])
+    if df["patient_id"].duplicated().any():
+        dup = df.loc[df["patient_id"].duplicated(), "patient_id"].iloc[0]
+        raise MmdlmError("duplicate patient record", patient=str(dup))
+    return df
+
+
+def merge_metrics(existing: Mapping | None, task: str, entry: dict) -> dict:
+    """metrics.json with `task`'s entry replaced, other tasks and sections kept."""
+    out = dict(existing or {})
+    out.setdefault("tasks", {})
+    out["tasks"] = {**out["tasks"], task: entry}
+    return out
