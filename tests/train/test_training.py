@@ -74,6 +74,8 @@ def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(
     assert _same(_weights(c2.last), _weights(a.last))
     assert (tmp_path / "c" / "done.json").is_file()
     assert (tmp_path / "c" / "logs" / "csv" / "metrics.csv").is_file()
+    resumed_log = (tmp_path / "c" / "logs" / "csv-resumed-2" / "metrics.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in resumed_log[1:]] == ["2", "2"]  # epoch 2 only, epochs 0-1 kept
     assert any((tmp_path / "c" / "logs" / "tensorboard").glob("events.out.tfevents.*"))
     # a different seed gives different weights (the test can fail)
     other = Config.model_validate({**TINY, "seed": 1})

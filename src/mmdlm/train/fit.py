@@ -260,8 +260,11 @@ def fit_stage(
         enable_version_counter=False,
         auto_insert_metric_name=False,
     )
+    ckpt_path = str(last) if resume and last.is_file() else None
+    # a resumed attempt logs beside the first one (the CSV writer would otherwise replace metrics.csv)
+    csv_version = "csv" if ckpt_path is None else f"csv-resumed-{read_checkpoint(last).get('epoch', 0) + 1}"
     loggers = [
-        CSVLogger(stage_dir / "logs", name="", version="csv"),
+        CSVLogger(stage_dir / "logs", name="", version=csv_version),
         TensorBoardLogger(stage_dir / "logs", name="", version="tensorboard", default_hp_metric=False),
     ]
     trainer = L.Trainer(
@@ -276,7 +279,6 @@ def fit_stage(
         log_every_n_steps=1,
         **kw,
     )
-    ckpt_path = str(last) if resume and last.is_file() else None
     if ckpt_path:
         log.info("stage %s: resuming from %s", configuration, last)
     trainer.fit(module, tl, vl, ckpt_path=ckpt_path, weights_only=True)
