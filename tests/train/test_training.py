@@ -168,3 +168,14 @@ def test_cli_runs_one_stage_then_needs_it_for_the_multimodal_stage(cfg, records,
     assert code == 2 and "unknown stage" in err
     code, out, err = run_cli(*args[:-2], "--configuration", "tumour", "--config", conf)
     assert code == 2 and "unknown configuration" in err
+
+
+def test_training_fold_without_events_is_a_one_line_error(cfg, records, tmp_path) -> None:
+    from dataclasses import replace
+
+    from mmdlm.errors import MmdlmError
+
+    censored = [replace(r, event=0) for r in records[:14]]
+    with pytest.raises(MmdlmError, match="no event among the 14 training patients"):
+        fit_stage(cfg, "cox", "genomics", censored, records[14:], tmp_path / "x", epochs=1)
+    assert not (tmp_path / "x").exists()
