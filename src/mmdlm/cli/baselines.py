@@ -1,9 +1,30 @@
-"""`mmdlm baselines`: thin CLI over the library (being filled in by its package's owner)."""
+"""`mmdlm baselines`: C-index of each clinical factor and the multivariable clinical Cox model of a cohort."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from mmdlm.cli.common import CONFIG_OPTION, resolve_config
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the `baselines` command."""
+
+    @app.command("baselines")
+    def baselines(
+        cohort: Path = typer.Option(..., "--cohort", help="Cohort folder (manifest from `mmdlm ingest`)"),
+        endpoint: str = typer.Option("DSS", "--endpoint", help="Endpoint the cohort holds (DSS, OS, PFI)"),
+        json_out: Path = typer.Option(None, "--json", help="Write the statistics as JSON to this file"),
+        config: Path = CONFIG_OPTION,
+    ) -> None:
+        """Clinical factors' C-indices (higher factor = higher risk) and the Cox model with the PH check."""
+        from mmdlm.atomic import write_json_atomic
+        from mmdlm.evaluate.baselines import baselines_for_cohort, format_baselines
+
+        cfg = resolve_config(config)
+        result = baselines_for_cohort(cohort, endpoint, cfg.cv)
+        if json_out is not None:
+            write_json_atomic(json_out, result)
+        typer.echo(format_baselines(result))

@@ -1,9 +1,40 @@
-"""`mmdlm evaluate`: thin CLI over the library (being filled in by its package's owner)."""
+"""`mmdlm evaluate`: apply a run's fold models to an external cohort and report the metrics beside CV's."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from mmdlm.cli.common import CONFIG_OPTION, resolve_config
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the `evaluate` command."""
+
+    @app.command("evaluate")
+    def evaluate(
+        run: Path = typer.Option(..., "--run", help="Run folder of a finished `mmdlm cv`"),
+        cohort: Path = typer.Option(..., "--cohort", help="External cohort folder (manifest)"),
+        tiles: Path = typer.Option(None, "--tiles", help="The external cohort's tile store"),
+        radiology: Path = typer.Option(None, "--radiology", help="Its radiology store"),
+        name: str = typer.Option(None, "--name", help="Name under RUN/external/ (default: folder name)"),
+        configuration: list[str] = typer.Option(None, "--configuration", help="Configuration(s)"),
+        config: Path = CONFIG_OPTION,
+    ) -> None:
+        """Mean risk of every fold model per configuration; metrics in RUN/external/<name>/metrics.json."""
+        from mmdlm.evaluate.runner import evaluate_cohort
+
+        cfg = resolve_config(config)
+        label = name or cohort.resolve().name
+        result = evaluate_cohort(cfg, run, cohort, tiles, radiology, label,
+                                 configurations=configuration or None)
+        for t, tm in result["tasks"].items():
+            for conf, cm in tm["configurations"].items():
+                for metric, v in cm["vs_cv"].items():
+                    if v["external_mean"] is None:
+                        continue
+                    cv_mean = "n/a" if v["cv_mean"] is None else f"{v['cv_mean']:.4f}"
+                    typer.echo(f"{t} {conf} {metric}: external mean {v['external_mean']:.4f} "
+                               f"max {v['external_max']:.4f} (CV mean {cv_mean})")
+        typer.echo(f"wrote {run / 'external' / label / 'metrics.json'}")

@@ -50,3 +50,23 @@ def baselines_for_cohort(cohort: Path, endpoint: str, cfg: CVConfig) -> dict:
     result = clinical_baselines(patients, cfg)
     result["cohort"] = str(cohort)
     return result
+
+
+def format_baselines(result: dict) -> str:
+    """The baselines as printable text."""
+    def f(x, d=4):
+        return "n/a" if x is None else f"{x:.{d}g}" if abs(x) < 1e-3 else f"{x:.{d}f}"
+
+    lines = [f"endpoint {result['endpoint']}: {result['patients_with_survival']} patients, "
+             f"{result['events']} events",
+             f"{'factor':<10}{'C-index':>9}{'n':>6}{'events':>8}"]
+    for name, r in result["factors"].items():
+        lines.append(f"{name:<10}{f(r['c_index']):>9}{r['n']:>6}{r['events']:>8}")
+    cox = result["cox"]
+    lines.append(f"multivariable Cox (n={cox['n']}, events={cox['events']}, "
+                 f"concordance {f(cox['concordance'])})")
+    lines.append(f"{'covariate':<10}{'HR':>8}{'95% CI':>18}{'p':>10}{'PH p':>9}")
+    for r in cox["covariates"]:
+        ci = f"{f(r['ci_low'], 3)}-{f(r['ci_high'], 3)}"
+        lines.append(f"{r['name']:<10}{f(r['hr'], 3):>8}{ci:>18}{f(r['p'], 3):>10}{f(r['ph_p'], 3):>9}")
+    return "\n".join(lines)

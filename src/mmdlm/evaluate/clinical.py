@@ -11,7 +11,6 @@ import pandas as pd
 
 from mmdlm.errors import MmdlmError
 
-PATIENT_COLUMNS = ("patient_id", "time", "event")
 _MISSING = {"", "x", "nx", "mx", "tx", "gx", "na", "nan", "n/a", "#n/a", "unknown", "not available",
             "[not available]", "[unknown]", "[discrepancy]", "not_applicable", "none", "null"}
 _TNM = re.compile(r"^(?:[pcy]{0,2})\s*([tnm])?\s*([0-4])", re.IGNORECASE)
@@ -21,7 +20,7 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 
 
 def _is_missing(value: object) -> bool:
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
@@ -57,37 +56,16 @@ def parse_factor(value: object, factor: str) -> float | None:
 
 
 def load_patients(cohort: Path, endpoint: str | None = None) -> pd.DataFrame:
-    """patients.csv of a manifest folder: ids as strings, time/event checked, the endpoint checked if given.
-    """
-    cohort = Path(cohort)
-    path = cohort / "patients.csv" if cohort.is_dir() else cohort
-    if not path.is_file():
-        raise MmdlmError("patients.csv not found (expected a folder written by `mmdlm ingest`)", file=path)
-    df = pd.read_csv(path, dtype={"patient_id": str}, keep_default_na=True)
-    for col in PATIENT_COLUMNS:
-        if col not in df.columns:
-            raise MmdlmError("missing column", file=path, field=col)
-    if df["patient_id"].duplicated().any():
-        pid = df.loc[df["patient_id"].duplicated(), "patient_id"].iloc[0]
-        raise MmdlmError("duplicate patient_id", file=path, patient=pid, field="patient_id")
-    for col in ("time", "event"):
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = df[col].notna() & vals.isna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise MmdlmError(f"not a number: {df[col].iloc[i]!r}", file=path,
-                             patient=df["patient_id"].iloc[i], field=col, row=i + 2)
-        df[col] = vals
-    bad = df["event"].notna() & ~df["event"].isin([0, 1])
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise MmdlmError("event must be 0 or 1", file=path, patient=df["patient_id"].iloc[i], field="event",
-                         row=i + 2)
-    neg = df["time"] < 0
-    if neg.any():
-        i = int(np.flatnonzero(neg.to_numpy())[0])
-        raise MmdlmError("negative time", file=path, patient=df["patient_id"].iloc[i], field="time",
-                         row=i + 2)
+    """patients.csv of a manifest folder (validated by mmdlm.cohort.manifest.load_manifest), float time and
+    event (NaN = unknown); the cohort's endpoint must be `endpoint` when given."""
+    from mmdlm.cohort.manifest import PATIENTS_FILE, load_manifest
+
+    manifest = load_manifest(cohort)
+    df = manifest.patients.copy()
+    path = Path(cohort) / PATIENTS_FILE
+    for col in ("time", "event", "label_5y"):
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     if endpoint is not None:
         check_endpoint(df, endpoint, path)
     df.attrs["path"] = str(path)
@@ -99,7 +77,7 @@ def check_endpoint(df: pd.DataFrame, endpoint: str, path: Path | str) -> None:
     if "endpoint" not in df.columns:
         raise MmdlmError("no endpoint column: cannot confirm the requested endpoint", file=path,
                          field="endpoint")
-    found = sorted({str(v) for v in df["endpoint"].dropna().unique()})
+    found = sorted({str(v) for v in df["endpoint"].dropna().unique() if str(v)})
     if found != [endpoint.upper()]:
         raise MmdlmError(f"cohort holds endpoint {found or 'none'}, not {endpoint.upper()}; re-run "
                          f"`mmdlm ingest` with --endpoint {endpoint.upper()}", file=path, field="endpoint")

@@ -61,20 +61,26 @@ def _fold_key(cfg, task: str, val_ids: list[str], train_ids: list[str],
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _per_patient(task: str, conf: str, fold: int, df: pd.DataFrame, val_ids: set[str]) -> pd.DataFrame:
-    """One configuration's validation predictions averaged per patient (over the Cartesian product)."""
+def _eligible(records: Mapping[str, Any], ids: Sequence[str], conf: str) -> set[str]:
+    """Patients with at least one of the configuration's modalities (all, for records without `has_any`)."""
+    active = tuple(CONFIGURATIONS[conf])
+    return {p for p in ids if not hasattr(records[p], "has_any") or records[p].has_any(active)}
+
+
+def _per_patient(task: str, conf: str, fold: int, df: pd.DataFrame, eligible: set[str]) -> pd.DataFrame:
+    """One configuration's validation predictions averaged per patient (over the Cartesian product), kept for
+    the patients who have at least one of its modalities."""
     score = SCORE[task]
     if not isinstance(df, pd.DataFrame) or "patient_id" not in df.columns or score not in df.columns:
         raise MmdlmError(f"training returned no {score} column for configuration {conf} in fold {fold}")
     df = df.assign(patient_id=df["patient_id"].astype(str))
     cols = [score, *[c for c in ATT_COLUMNS if c in df.columns]]
     agg = df.groupby("patient_id", sort=True)[cols].mean().reset_index()
-    got = set(agg["patient_id"])
-    if got != val_ids:
-        extra, lost = sorted(got - val_ids), sorted(val_ids - got)
-        raise MmdlmError(f"fold {fold} configuration {conf}: predictions for {len(extra)} patient(s) outside "
-                         f"the validation fold and none for {len(lost)} of its patient(s)",
-                         patient=(extra + lost)[0])
+    lost = sorted(eligible - set(agg["patient_id"]))
+    if lost:
+        raise MmdlmError(f"fold {fold} configuration {conf}: no prediction for {len(lost)} validation "
+                         "patient(s)", patient=lost[0])
+    agg = agg[agg["patient_id"].isin(eligible)]
     agg.insert(1, "task", task)
     agg.insert(2, "configuration", conf)
     agg.insert(3, "fold", fold)
@@ -127,8 +133,8 @@ def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Seq
         missing = [c for c in configurations if c not in result]
         if missing:
             raise MmdlmError(f"training of fold {k} returned no predictions for configuration {missing[0]}")
-        fold_pred = pd.concat([_per_patient(task, c, k, result[c], set(val_ids)) for c in configurations],
-                              ignore_index=True)
+        fold_pred = pd.concat([_per_patient(task, c, k, result[c], _eligible(by_id, val_ids, c))
+                               for c in configurations], ignore_index=True)
         fold_pred = fold_pred.reindex(columns=list(PREDICTION_COLUMNS))
         _write_fold_cache(out_dir, key, fold_pred)
         parts.append(fold_pred)

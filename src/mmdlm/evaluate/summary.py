@@ -84,6 +84,8 @@ def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: C
     for k in folds:
         dk = d[d["fold"] == k]
         train = truth[~truth["patient_id"].isin(dk["patient_id"])]
+        if train.empty:  # external cohort: its own censoring distribution
+            train = truth
         row = {"fold": k, "n": int(len(dk)), "events": int(dk["event"].sum())}
         if task == "5yss":
             row["dead_5y"] = int(dk["label_5y"].sum())

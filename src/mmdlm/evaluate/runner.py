@@ -1,0 +1,66 @@
+"""What the `mmdlm cv` and `mmdlm evaluate` commands do: load the cohort, lock the run, call the library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from mmdlm.atomic import atomic_path, write_json_atomic
+from mmdlm.errors import MmdlmError
+from mmdlm.evaluate.baselines import clinical_baselines
+from mmdlm.evaluate.clinical import load_patients
+from mmdlm.evaluate.cv import _json_safe, check_task, run_cv
+from mmdlm.evaluate.external import evaluate_external
+
+MANIFEST_FILES = ("patients.csv", "slides.csv", "radiology.csv", "alterations.csv", "features.json",
+                  "summary.json")
+
+
+def snapshot_manifest(cohort: Path, run_dir: Path) -> None:
+    """Copy the manifest's files into RUN/manifest/ (atomically)."""
+    with atomic_path(run_dir / "manifest") as tmp:
+        tmp.mkdir()
+        for name in MANIFEST_FILES:
+            if (Path(cohort) / name).is_file():
+                shutil.copy2(Path(cohort) / name, tmp / name)
+
+
+def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None, run_dir: Path, *,
+                   tasks: Sequence[str] | None = None, configurations: Sequence[str] | None = None,
+                   train_fold=None) -> dict:
+    """`mmdlm cv`: every task's CV (run_cv) plus the cohort's clinical baselines in RUN/metrics.json."""
+    from mmdlm.data.records import load_records
+    from mmdlm.rundir import run_lock, save_config
+
+    tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
+    patients = load_patients(cohort)
+    records = load_records(cohort, tiles, radiology, cfg)
+    run_dir = Path(run_dir)
+    with run_lock(run_dir):
+        save_config(run_dir, cfg)
+        snapshot_manifest(cohort, run_dir)
+        for task in tasks:
+            run_cv(cfg, records, run_dir, task, configurations, train_fold=train_fold, clinical=patients)
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        try:
+            metrics["baselines"] = clinical_baselines(patients, cfg.cv)
+        except MmdlmError as exc:
+            metrics["baselines"] = {"error": exc.one_line()}
+        write_json_atomic(run_dir / "metrics.json", _json_safe(metrics))
+    return metrics
+
+
+def evaluate_cohort(cfg, run_dir: Path, cohort: Path, tiles: Path | None, radiology: Path | None, name: str,
+                    *,
+                    configurations: Sequence[str] | None = None, predict=None) -> dict:
+    """`mmdlm evaluate`: the run's fold models on an external cohort (RUN/external/<name>/metrics.json)."""
+    from mmdlm.data.records import load_records
+    from mmdlm.rundir import run_lock
+
+    patients = load_patients(cohort)
+    records = load_records(cohort, tiles, radiology, cfg)
+    with run_lock(Path(run_dir)):
+        return evaluate_external(cfg, run_dir, records, name, configurations, predict=predict,
+                                 clinical=patients)
