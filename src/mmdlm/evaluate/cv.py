@@ -140,6 +140,10 @@ def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Seq
         parts.append(fold_pred)
 
     predictions = pd.concat(parts, ignore_index=True).reindex(columns=list(PREDICTION_COLUMNS))
+    empty = [c for c in configurations if not (predictions["configuration"] == c).any()]
+    if empty:
+        raise MmdlmError(f"no patient has any modality of configuration {empty[0]} "
+                         f"({', '.join(CONFIGURATIONS[empty[0]])})", field="configuration")
     metrics = task_metrics(task, predictions, truth, cfg.cv, cfg.seed, clinical)
     write_predictions(run_dir / "predictions.csv", task, predictions)
     path = run_dir / "metrics.json"

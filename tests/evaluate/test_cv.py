@@ -1,0 +1,156 @@
+"""The CV runner with an injected train_fold (a planted-signal stand-in for the staged training): folds,
+predictions.csv, metrics.json, reuse, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines.utils import concordance_index
+
+from mmdlm.config import Config
+from mmdlm.data.records import PatientRecord
+from mmdlm.data.sources import ArraySource
+from mmdlm.errors import MmdlmError
+from mmdlm.evaluate.cv import PREDICTION_COLUMNS, run_cv
+from mmdlm.modalities import CONFIGURATIONS
+
+CONFS = ("radiology", "histology", "histo_radiology")
+
+
+def _records(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    recs = []
+    for i in range(n):
+        hazard = rng.normal()
+        t = float(rng.exponential(40 * np.exp(-hazard)))
+        c = float(rng.uniform(20, 120))
+        event = int(t <= c)
+        time = min(t, c)
+        label = 1 if event and time < 60 else (0 if time >= 60 else None)
+        img = ArraySource(np.zeros((1, 4, 4, 3), np.uint8))
+        images = {"tile_10x": img, "tile_5x": img}
+        if i % 10:  # every tenth patient has no radiology
+            images["radiology"] = img
+        rec = PatientRecord(f"P{i:03d}", time, event, label, images, np.zeros(3, np.float32))
+        rec.hazard = hazard
+        recs.append(rec)
+    return recs
+
+
+def fake_train_fold(cfg, task, train, val, out_dir, configurations, calls=None):
+    """Scores = planted hazard + noise that shrinks with more modalities; two rows per patient."""
+    if calls is not None:
+        calls.append(out_dir.name)
+    rng = np.random.default_rng(len(train))
+    out = {}
+    for conf in configurations:
+        noise = 1.5 / len(CONFIGURATIONS[conf])
+        rows = []
+        for r in val:
+            for _ in range(2):
+                s = r.hazard + rng.normal(0, noise)
+                rows.append({"patient_id": r.patient_id, "risk": s, "p_dead_5y": 1 / (1 + np.exp(-s)),
+                             "att_tile_10x": 0.5, "att_tile_5x": 0.3, "att_radiology": 0.2,
+                             "att_genomics": 0.0})
+        df = pd.DataFrame(rows)
+        out[conf] = df.drop(columns=["p_dead_5y"]) if task == "cox" else df.drop(columns=["risk"])
+    return out
+
+
+def _cfg(**cv):
+    base = Config()
+    return base.model_copy(update={"cv": base.cv.model_copy(update={"folds_cox": 3, "folds_5yss": 3,
+                                                                    "bootstrap": 100, **cv})})
+
+
+def test_run_cv_cox_and_5yss(tmp_path):
+    recs = _records()
+    cfg = _cfg()
+    calls = []
+    pred, m = run_cv(cfg, recs, tmp_path, "cox", CONFS,
+                     train_fold=lambda *a: fake_train_fold(*a, calls=calls))
+    assert calls == ["fold_0", "fold_1", "fold_2"]
+    folds = json.loads((tmp_path / "folds.json").read_text())["tasks"]["cox"]["folds"]
+    assert sorted(folds) == sorted(r.patient_id for r in recs)
+    ev = {r.patient_id: r.event for r in recs}
+    for k in range(3):  # stratified: events spread over the folds
+        assert sum(ev[p] for p, f in folds.items() if f == k) >= sum(ev.values()) // 3 - 1
+    # one row per patient and configuration; per-patient mean of the two rows
+    assert len(pred) == len(recs) * len(CONFS) - len(recs) // 10  # radiology: only patients with it
+    assert not set(pred[pred.configuration == "radiology"].patient_id) & {r.patient_id for r in recs[::10]}
+    csv = pd.read_csv(tmp_path / "predictions.csv", dtype={"patient_id": str})
+    assert tuple(csv.columns) == PREDICTION_COLUMNS
+    # the per-fold C-index equals lifelines on that fold's rows
+    c = m["configurations"]["histo_radiology"]
+    for row in c["per_fold"]:
+        d = pred[(pred.configuration == "histo_radiology") & (pred.fold == row["fold"])]
+        t = np.array([next(r.time for r in recs if r.patient_id == p) for p in d.patient_id])
+        e = np.array([ev[p] for p in d.patient_id])
+        assert row["c_index"] == pytest.approx(concordance_index(t, -d.risk.to_numpy(), e))
+    assert c["c_index"]["mean"] == pytest.approx(np.mean([r["c_index"] for r in c["per_fold"]]))
+    assert c["c_index"]["max"] == max(r["c_index"] for r in c["per_fold"])
+    assert c["c_index"]["ci"]["low"] < c["c_index"]["mean"] < c["c_index"]["ci"]["high"]
+    assert c["c_index"]["mean"] > m["configurations"]["radiology"]["c_index"]["mean"]
+    assert c["km"]["p_logrank"] < 0.05 and {g["label"] for g in c["km"]["groups"]} == {"low", "high"}
+    assert m["comparisons"]["c_index"]["histo_radiology"]["radiology"]["ttest_p"] is not None
+    assert [r["configuration"] for r in m["table"]] == list(CONFS)
+    # 5YSS: only labelled patients, its own folds; metrics.json keeps both tasks
+    pred5, m5 = run_cv(cfg, recs, tmp_path, "5yss", CONFS, train_fold=fake_train_fold)
+    labelled = {r.patient_id for r in recs if r.label_5y is not None}
+    assert set(pred5[pred5.configuration == "histology"].patient_id) == labelled
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics["tasks"]) == {"cox", "5yss"}
+    h = metrics["tasks"]["5yss"]["configurations"]["histo_radiology"]
+    assert 0.5 < h["roc_auc"]["mean"] <= 1.0 and h["roc_curve"]["fpr"][0] == 0.0
+    assert set(pd.read_csv(tmp_path / "predictions.csv").task) == {"cox", "5yss"}
+
+
+def test_folds_and_predictions_are_reused(tmp_path):
+    recs = _records()
+    cfg = _cfg(bootstrap=0)
+    run_cv(cfg, recs, tmp_path, "cox", CONFS, train_fold=fake_train_fold)
+    calls = []
+    run_cv(cfg, recs, tmp_path, "cox", CONFS, train_fold=lambda *a: fake_train_fold(*a, calls=calls))
+    assert calls == []
+    with pytest.raises(MmdlmError, match="patient set of task cox changed"):
+        run_cv(cfg, recs[:-1], tmp_path, "cox", CONFS, train_fold=fake_train_fold)
+    with pytest.raises(MmdlmError, match="config asks for 4"):
+        four = cfg.model_copy(update={"cv": cfg.cv.model_copy(update={"folds_cox": 4})})
+        run_cv(four, recs, tmp_path, "cox",
+               CONFS, train_fold=fake_train_fold)
+
+
+def test_bad_input(tmp_path):
+    recs = _records()
+    cfg = _cfg(bootstrap=0)
+    with pytest.raises(MmdlmError, match="unknown configuration 'histo_20x'"):
+        run_cv(cfg, recs, tmp_path / "a", "cox", ["histo_20x"], train_fold=fake_train_fold)
+    few = [PatientRecord(r.patient_id, r.time, 0, r.label_5y) for r in recs]
+    few[0].event = 1
+    few[1].event = 1
+    with pytest.raises(MmdlmError, match="too few for 3 folds"):
+        run_cv(cfg, few, tmp_path / "b", "cox", CONFS, train_fold=fake_train_fold)
+    # a hand-edited folds.json whose fold 2 has no event
+    run_cv(cfg, recs, tmp_path / "c", "cox", CONFS, train_fold=fake_train_fold)
+    path = tmp_path / "c" / "folds.json"
+    data = json.loads(path.read_text())
+    ev = {r.patient_id: r.event for r in recs}
+    data["tasks"]["cox"]["folds"] = {p: (2 if not ev[p] and i % 2 else i % 2)
+                                     for i, p in enumerate(sorted(ev))}
+    path.write_text(json.dumps(data))
+    with pytest.raises(MmdlmError, match="fold 2 has no event"):
+        run_cv(cfg, recs, tmp_path / "c", "cox", CONFS, train_fold=fake_train_fold)
+    with pytest.raises(MmdlmError, match="unknown task"):
+        run_cv(cfg, recs, tmp_path / "d", "os", CONFS, train_fold=fake_train_fold)
+
+
+def test_missing_prediction_is_an_error(tmp_path):
+    def drops_one(*a):
+        out = fake_train_fold(*a)
+        return {c: d.iloc[2:] for c, d in out.items()}
+
+    with pytest.raises(MmdlmError, match="no prediction for 1 validation"):
+        run_cv(_cfg(bootstrap=0), _records(), tmp_path, "cox", CONFS, train_fold=drops_one)
