@@ -11,7 +11,7 @@ from mmdlm.atomic import atomic_path, write_json_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
-from mmdlm.evaluate.cv import _json_safe, check_task, run_cv
+from mmdlm.evaluate.cv import _json_safe, check_configurations, check_task, run_cv
 from mmdlm.evaluate.external import evaluate_external
 
 MANIFEST_FILES = ("patients.csv", "slides.csv", "radiology.csv", "alterations.csv", "features.json",
@@ -35,6 +35,7 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
     from mmdlm.rundir import run_lock, save_config
 
     tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
+    configurations = check_configurations(configurations, cfg.cv.configurations)  # before any slow loading
     patients = load_patients(cohort)
     records = load_records(cohort, tiles, radiology, cfg)
     run_dir = Path(run_dir)
