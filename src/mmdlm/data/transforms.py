@@ -13,7 +13,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def to_chw(image: np.ndarray, size: int) -> torch.Tensor:
     """uint8 [H, W, 3] or [H, W] -> uint8 [3, size, size] (grayscale repeated, antialiased resize)."""
-    t = torch.from_numpy(np.ascontiguousarray(image))
+    array = np.ascontiguousarray(image)
+    if not array.flags.writeable:  # e.g. decoded from a read-only buffer; torch needs a writable array
+        array = array.copy()
+    t = torch.from_numpy(array)
     if t.ndim == 2:
         t = t.unsqueeze(0).expand(3, -1, -1)
     else:

@@ -1,5 +1,12 @@
-"""mmdlm.model: image branches, genomic dense branch, attention fusion with muting, risk / 5YSS heads."""
+"""mmdlm.model: image branches, genomic dense branch, attention fusion with muting, risk / 5YSS heads.
 
-from mmdlm.model.fusion import ModelOutput, MultimodalNet, build_model, mute
+The public names are imported lazily (PEP 562) so that reading `mmdlm.model.config` does not import torch.
+"""
 
-__all__ = ["ModelOutput", "MultimodalNet", "build_model", "mute"]
+from mmdlm.lazy import lazy_exports
+
+_EXPORTS = {name: "mmdlm.model.fusion" for name in ("ModelOutput", "MultimodalNet", "build_model", "mute")}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
