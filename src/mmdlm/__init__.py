@@ -1,3 +1,3 @@
-"""mmdlm: multimodal deep learning for cancer prognosis (histology at two magnifications, radiology, genomics)."""
+"""mmdlm: multimodal deep learning for cancer prognosis (histology at 10x and 5x, radiology, genomics)."""
 
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ def _tmp_sibling(final: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(final: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `final` (file or folder); rename it to `final` only if the block succeeds."""
+    """Yield a temporary path beside `final` (file or folder); renamed to `final` only on success."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_sibling(final)

@@ -14,6 +14,7 @@ from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.explain.config import ExplainConfig
 from mmdlm.model.config import ModelConfig
+from mmdlm.pipeline.config import DemoConfig
 from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.slides.config import TilingConfig
 from mmdlm.train.config import TrainConfig
@@ -32,6 +33,7 @@ class Config(StrictModel):
     train: TrainConfig = Field(default_factory=TrainConfig)
     cv: CVConfig = Field(default_factory=CVConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    demo: DemoConfig = Field(default_factory=DemoConfig)
 
 
 def packaged_config(name: str) -> Path:

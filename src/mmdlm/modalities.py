@@ -26,3 +26,11 @@ CONFIGURATIONS: dict[str, tuple[str, ...]] = {
 def magnification_modality(magnification: float) -> str:
     """Name of the tile modality for a magnification (10 -> 'tile_10x')."""
     return f"tile_{magnification:g}x"
+
+
+def most_fused(names) -> str | None:
+    """The configuration among `names` with the most modalities (the full fused model first), or None."""
+    known = [n for n in names if n in CONFIGURATIONS]
+    if not known:
+        return None
+    return min(known, key=lambda c: (-len(CONFIGURATIONS[c]), list(CONFIGURATIONS).index(c)))

@@ -19,7 +19,7 @@ LOG_NAME = "mmdlm.log"
 
 @contextlib.contextmanager
 def run_lock(run_dir: Path) -> Iterator[Path]:
-    """Hold an exclusive OS lock on `run_dir` (released even if the process is killed); a second writer fails."""
+    """Hold an exclusive OS lock on `run_dir` (released even if killed); a second writer fails."""
     run_dir.mkdir(parents=True, exist_ok=True)
     lock_path = run_dir / LOCK_NAME
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -28,8 +28,10 @@ def run_lock(run_dir: Path) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise MmdlmError(f"run directory is in use by process {holder}; wait for it or choose another --out",
-                             file=run_dir) from None
+            raise MmdlmError(
+                f"run directory is in use by process {holder}; wait for it or choose another --out",
+                file=run_dir,
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield run_dir

@@ -53,7 +53,7 @@ def run_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     (run / "metrics.json").write_text(json.dumps(metrics))
     for fold in (0, 1):
         for conf in (CONF, "histology"):
-            _write_checkpoint(run / "cv" / "5yss" / f"fold_{fold}" / conf / "best.ckpt", conf, seed=fold)
+            _write_checkpoint(run / "cv" / "5yss" / f"fold_{fold}" / conf / "model.ckpt", conf, seed=fold)
     return run
 
 
@@ -80,7 +80,7 @@ def test_explain_cli_writes_everything(run_dir: Path, run_cli, monkeypatch: pyte
     monkeypatch.setattr(explain_run_module, "_default_loader", lambda: recording_loader)
     code, out, err = run_cli("explain", "--run", run_dir)
     assert code == 0, err
-    assert loaded == [run_dir / "cv" / "5yss" / "fold_1" / CONF / "best.ckpt"]  # the best fold by roc_auc
+    assert loaded == [run_dir / "cv" / "5yss" / "fold_1" / CONF / "model.ckpt"]  # the best fold by roc_auc
     explain = run_dir / "explain"
     summary = json.loads((explain / "summary.json").read_text())
     entry = summary["tasks"]["5yss"]

@@ -86,7 +86,7 @@ def test_two_process_ddp_epoch_on_cpu(tmp_path: Path) -> None:
     # gradients were all-reduced: both ranks end with the same weights
     w0, w1 = ((tmp_path / f"weights_rank{r}.txt").read_text() for r in (0, 1))
     assert w0 == w1
-    assert (tmp_path / "stage" / "best.ckpt").is_file() and (tmp_path / "stage" / "done.json").is_file()
+    assert (tmp_path / "stage" / "model.ckpt").is_file() and (tmp_path / "stage" / "done.json").is_file()
 
 
 def test_training_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
@@ -122,6 +122,6 @@ def test_training_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_p
     reference = fit_stage(
         cfg, "cox", "histo_radiology", records[:12], records[12:], tmp_path / "ref", epochs=3
     )
-    a, b = model_state(read_checkpoint(resumed.last)), model_state(read_checkpoint(reference.last))
-    assert read_checkpoint(resumed.last)["epoch"] == 2
+    a, b = model_state(read_checkpoint(resumed.model)), model_state(read_checkpoint(reference.model))
+    assert read_checkpoint(resumed.model)["epoch"] == 2
     assert all(torch.equal(a[k], b[k]) for k in b)

@@ -52,8 +52,8 @@ def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(
     train, val = records[:14], records[14:]
     a = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "a", epochs=3)
     b = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "b", epochs=3)
-    assert _same(_weights(a.last), _weights(b.last))
-    pa, pb = predict(a.best, val, cfg), predict(b.best, val, cfg)
+    assert _same(_weights(a.model), _weights(b.model))
+    pa, pb = predict(a.model, val, cfg), predict(b.model, val, cfg)
     pd.testing.assert_frame_equal(pa, pb)
     assert list(pa.columns) == [
         "patient_id",
@@ -69,9 +69,9 @@ def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(
     # stopped after epoch 2, then resumed from last.ckpt: the same final weights as the uninterrupted run
     c1 = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "c", epochs=3, max_epochs=2)
     assert read_checkpoint(c1.last)["epoch"] == 1 and not (tmp_path / "c" / "done.json").exists()
-    assert not _same(_weights(c1.last), _weights(a.last))
+    assert not _same(_weights(c1.last), _weights(a.model))
     c2 = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "c", epochs=3)
-    assert _same(_weights(c2.last), _weights(a.last))
+    assert _same(_weights(c2.model), _weights(a.model))
     assert (tmp_path / "c" / "done.json").is_file()
     assert (tmp_path / "c" / "logs" / "csv" / "metrics.csv").is_file()
     resumed_log = (tmp_path / "c" / "logs" / "csv-resumed-2" / "metrics.csv").read_text().splitlines()
@@ -80,18 +80,22 @@ def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(
     # a different seed gives different weights (the test can fail)
     other = Config.model_validate({**TINY, "seed": 1})
     d = fit_stage(other, "cox", "histo_10x", train, val, tmp_path / "d", epochs=1)
-    assert not _same(_weights(d.last), _weights(a.last))
+    assert not _same(_weights(d.model), _weights(a.model))
 
 
 def test_checkpoints_load_weights_only_with_plain_metadata(cfg, records, tmp_path) -> None:
     res = fit_stage(cfg, "5yss", "genomics", records[:14], records[14:], tmp_path / "g", epochs=1)
-    raw = torch.load(res.best, map_location="cpu", weights_only=True)
+    raw = torch.load(res.model, map_location="cpu", weights_only=True)
     assert raw["hyper_parameters"]["task"] == "5yss"
-    model, meta = load_model(res.best)
+    # weights only, and only the trained (unmuted) branch: no optimizer state, no image backbones
+    assert "optimizer_states" not in raw
+    assert raw["state_dict"] and all(not k.startswith("model.branches.tile_") for k in raw["state_dict"])
+    assert any(k.startswith("model.branches.genomics.") for k in raw["state_dict"])
+    model, meta = load_model(res.model)
     assert meta["configuration"] == "genomics" and meta["n_genomic"] == 4 and meta["image_size"] == 32
     assert meta["feature_names"] == [] and meta["active"] == ["genomics"]
     assert hasattr(model.branches["tile_10x"].backbone, "layer4")
-    preds = predict(res.best, [r for r in records[14:] if r.label_5y is not None], cfg)
+    preds = predict(res.model, [r for r in records[14:] if r.label_5y is not None], cfg)
     assert preds["p_dead_5y"].between(0, 1).all()
     # patients without genomics get the no-evidence prediction and zero attention
     no_gen = preds[preds["att_genomics"] == 0]
@@ -113,26 +117,27 @@ def test_staged_fold_initialises_multimodal_branches_from_unimodal_checkpoints(
     for df in out.values():
         assert sorted(df["patient_id"]) == sorted(r.patient_id for r in records[14:])
     for conf in ("histo_10x", "histo_5x", "histology"):
-        assert (tmp_path / conf / "best.ckpt").is_file() and (tmp_path / conf / "last.ckpt").is_file()
+        # the selected weights stay; the resume state is removed once the stage is done (keep_last_checkpoint)
+        assert (tmp_path / conf / "model.ckpt").is_file() and not (tmp_path / conf / "last.ckpt").exists()
     h = out["histology"]
     assert ((h["att_tile_10x"] + h["att_tile_5x"] - 1).abs() < 1e-6).all()
     # the multimodal stage started from the unimodal branches: its initial state (rebuilt) equals them
     from mmdlm.train.fit import _init_branches
     from mmdlm.train.module import SurvivalModule
 
-    hp = read_checkpoint(tmp_path / "histology" / "best.ckpt")["hyper_parameters"]
+    hp = read_checkpoint(tmp_path / "histology" / "model.ckpt")["hyper_parameters"]
     module = SurvivalModule(**{**hp, "pretrained": False})
     _init_branches(
         module,
-        {"tile_10x": tmp_path / "histo_10x" / "best.ckpt", "tile_5x": tmp_path / "histo_5x" / "best.ckpt"},
+        {"tile_10x": tmp_path / "histo_10x" / "model.ckpt", "tile_5x": tmp_path / "histo_5x" / "model.ckpt"},
     )
-    uni = _weights(tmp_path / "histo_10x" / "best.ckpt")
+    uni = _weights(tmp_path / "histo_10x" / "model.ckpt")
     got = module.model.state_dict()
     assert all(torch.equal(got[k], v) for k, v in uni.items() if k.startswith("branches.tile_10x."))
     # a finished fold is reused as is (same key): no retraining, same predictions
-    mtime = (tmp_path / "histology" / "best.ckpt").stat().st_mtime_ns
+    mtime = (tmp_path / "histology" / "model.ckpt").stat().st_mtime_ns
     again = train_fold(one_epoch, "cox", records[:14], records[14:], tmp_path, ["histo_5x", "histology"])
-    assert (tmp_path / "histology" / "best.ckpt").stat().st_mtime_ns == mtime
+    assert (tmp_path / "histology" / "model.ckpt").stat().st_mtime_ns == mtime
     pd.testing.assert_frame_equal(again["histology"], out["histology"])
 
 
@@ -162,7 +167,7 @@ def test_cli_runs_one_stage_then_needs_it_for_the_multimodal_stage(cfg, records,
     assert code == 2 and "run the unimodal stage(s) first" in err and "Traceback" not in err
     code, out, err = run_cli(*args, "--stage", "unimodal:radiology")
     assert code == 0, err
-    assert (tmp_path / "run" / "radiology" / "best.ckpt").is_file()
+    assert (tmp_path / "run" / "radiology" / "model.ckpt").is_file()
     assert not (tmp_path / "run" / "histo_10x").exists()
     code, out, err = run_cli(*args, "--stage", "unimodal:genomics")
     assert code == 2 and "unknown stage" in err

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.clinical import factor_table, load_patients
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.evaluate.cox import multivariable_cox
@@ -34,13 +35,17 @@ def clinical_baselines(patients: pd.DataFrame, cfg: CVConfig) -> dict:
     endpoint = None
     if "endpoint" in patients.columns and patients["endpoint"].notna().any():
         endpoint = str(patients["endpoint"].dropna().iloc[0])
+    try:
+        cox = multivariable_cox(usable, list(cfg.cox_covariates), name="clinical")
+    except MmdlmError as exc:  # too few events for the covariates: the factor C-indices still stand
+        cox = {"error": exc.one_line(), "covariates": []}
     return {
         "endpoint": endpoint,
         "patients": int(len(patients)),
         "patients_with_survival": int(len(usable)),
         "events": int(usable["event"].sum()),
         "factors": factor_cindices(usable, cfg.clinical_factors),
-        "cox": multivariable_cox(usable, list(cfg.cox_covariates), name="clinical"),
+        "cox": cox,
     }
 
 
@@ -63,6 +68,9 @@ def format_baselines(result: dict) -> str:
     for name, r in result["factors"].items():
         lines.append(f"{name:<10}{f(r['c_index']):>9}{r['n']:>6}{r['events']:>8}")
     cox = result["cox"]
+    if "error" in cox:
+        lines.append(f"multivariable Cox not fitted: {cox['error']}")
+        return "\n".join(lines)
     lines.append(f"multivariable Cox (n={cox['n']}, events={cox['events']}, "
                  f"concordance {f(cox['concordance'])})")
     lines.append(f"{'covariate':<10}{'HR':>8}{'95% CI':>18}{'p':>10}{'PH p':>9}")

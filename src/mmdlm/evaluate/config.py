@@ -21,6 +21,8 @@ class CVConfig(StrictModel):
     folds_5yss: int = Field(12, ge=2)
     #: configurations trained and compared per task (names of mmdlm.modalities.CONFIGURATIONS)
     configurations: tuple[str, ...] = tuple(CONFIGURATIONS)
+    #: configurations of the 5YSS task when they differ from `configurations` (None: the same)
+    configurations_5yss: tuple[str, ...] | None = None
     #: bootstrap replicates for the 95% intervals (patient-level resampling within each fold); 0 = none
     bootstrap: int = Field(1000, ge=0)
     ci_level: float = Field(0.95, gt=0.0, lt=1.0)
@@ -35,9 +37,11 @@ class CVConfig(StrictModel):
     #: covariates of the multivariable Cox models (the paper's T, N, M and grade)
     cox_covariates: tuple[str, ...] = ("t_stage", "n_stage", "m_stage", "grade")
 
-    @field_validator("configurations")
+    @field_validator("configurations", "configurations_5yss")
     @classmethod
-    def _known_configurations(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    def _known_configurations(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is None:
+            return v
         unknown = [c for c in v if c not in CONFIGURATIONS]
         if unknown:
             raise ValueError(f"unknown configuration(s) {unknown}; known: {list(CONFIGURATIONS)}")
@@ -52,6 +56,12 @@ class CVConfig(StrictModel):
         if unknown:
             raise ValueError(f"unknown clinical factor(s) {unknown}; known: {list(CLINICAL_FACTORS)}")
         return v
+
+    def configurations_for(self, task: str) -> tuple[str, ...]:
+        """Configurations cross-validated for `task` ('cox' or '5yss')."""
+        if task == "5yss" and self.configurations_5yss is not None:
+            return self.configurations_5yss
+        return self.configurations
 
     def n_folds(self, task: str) -> int:
         """Number of folds of `task` ('cox' or '5yss')."""

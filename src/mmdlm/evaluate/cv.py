@@ -100,7 +100,7 @@ def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Seq
     predictions and metrics entry. `clinical` (patients.csv) adds the Cox model with the model's group.
     """
     task = check_task(task)
-    configurations = check_configurations(configurations, cfg.cv.configurations)
+    configurations = check_configurations(configurations, cfg.cv.configurations_for(task))
     train_fold = train_fold or _default_train_fold()
     run_dir = Path(run_dir)
     truth = truth_table(records)

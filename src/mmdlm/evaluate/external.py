@@ -33,7 +33,7 @@ def _default_predict() -> Predict:
 def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
                       configurations: Sequence[str] | None = None, *, predict: Predict | None = None,
                       clinical: pd.DataFrame | None = None) -> dict:
-    """Apply RUN/cv/<task>/fold_<k>/<configuration>/best.ckpt of every fold to `records`; per configuration
+    """Apply RUN/cv/<task>/fold_<k>/<configuration>/model.ckpt of every fold to `records`; per configuration
     the fold models' metrics (mean, max) and the fold-averaged model's metrics, with the CV figures beside
     them.
     Writes RUN/external/<name>/{predictions.csv, metrics.json}."""
@@ -54,15 +54,15 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
     for task, spec in folds.items():
         n_folds = int(spec["n_folds"])
         truth = truth_all[truth_all["label_5y"].notna()] if task == "5yss" else truth_all
-        confs = check_configurations(configurations, cfg.cv.configurations)
-        confs = [c for c in confs if (run_dir / "cv" / task / "fold_0" / c / "best.ckpt").is_file()]
+        confs = check_configurations(configurations, cfg.cv.configurations_for(task))
+        confs = [c for c in confs if (run_dir / "cv" / task / "fold_0" / c / "model.ckpt").is_file()]
         task_out: dict = {"configurations": {}}
         for conf in confs:
             ids = sorted(_eligible(by_id, list(truth["patient_id"]), conf))
             recs = [by_id[p] for p in ids]
             per_model = []
             for k in range(n_folds):
-                ckpt = run_dir / "cv" / task / f"fold_{k}" / conf / "best.ckpt"
+                ckpt = run_dir / "cv" / task / f"fold_{k}" / conf / "model.ckpt"
                 if not ckpt.is_file():
                     raise MmdlmError("fold model missing (was the cross-validation finished?)", file=ckpt)
                 p = predict(ckpt, recs, cfg)

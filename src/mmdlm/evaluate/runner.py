@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -19,7 +20,9 @@ MANIFEST_FILES = ("patients.csv", "slides.csv", "radiology.csv", "alterations.cs
 
 
 def snapshot_manifest(cohort: Path, run_dir: Path) -> None:
-    """Copy the manifest's files into RUN/manifest/ (atomically)."""
+    """Copy the manifest's files into RUN/manifest/ (atomically); nothing to do when it is that folder."""
+    if Path(cohort).resolve() == (Path(run_dir) / "manifest").resolve():
+        return
     with atomic_path(run_dir / "manifest") as tmp:
         tmp.mkdir()
         for name in MANIFEST_FILES:
@@ -29,17 +32,21 @@ def snapshot_manifest(cohort: Path, run_dir: Path) -> None:
 
 def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None, run_dir: Path, *,
                    tasks: Sequence[str] | None = None, configurations: Sequence[str] | None = None,
-                   train_fold=None) -> dict:
-    """`mmdlm cv`: every task's CV (run_cv) plus the cohort's clinical baselines in RUN/metrics.json."""
+                   train_fold=None, lock: bool = True) -> dict:
+    """`mmdlm cv`: every task's CV (run_cv) plus the cohort's clinical baselines in RUN/metrics.json.
+
+    `lock=False` when the caller already holds RUN's lock (mmdlm.pipeline).
+    """
     from mmdlm.data.records import load_records
-    from mmdlm.rundir import run_lock, save_config
+    from mmdlm.rundir import save_config
 
     tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
-    configurations = check_configurations(configurations, cfg.cv.configurations)  # before any slow loading
+    for task in tasks:  # before any slow loading
+        check_configurations(configurations, cfg.cv.configurations_for(task))
     patients = load_patients(cohort)
     records = load_records(cohort, tiles, radiology, cfg)
     run_dir = Path(run_dir)
-    with run_lock(run_dir):
+    with _locked(run_dir, lock):
         save_config(run_dir, cfg)
         snapshot_manifest(cohort, run_dir)
         for task in tasks:
@@ -53,15 +60,20 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
     return metrics
 
 
+def _locked(run_dir: Path, lock: bool):
+    """RUN's lock, or nothing when the caller holds it."""
+    from mmdlm.rundir import run_lock
+
+    return run_lock(run_dir) if lock else contextlib.nullcontext(run_dir)
+
+
 def evaluate_cohort(cfg, run_dir: Path, cohort: Path, tiles: Path | None, radiology: Path | None, name: str,
-                    *,
-                    configurations: Sequence[str] | None = None, predict=None) -> dict:
+                    *, configurations: Sequence[str] | None = None, predict=None, lock: bool = True) -> dict:
     """`mmdlm evaluate`: the run's fold models on an external cohort (RUN/external/<name>/metrics.json)."""
     from mmdlm.data.records import load_records
-    from mmdlm.rundir import run_lock
 
     patients = load_patients(cohort)
     records = load_records(cohort, tiles, radiology, cfg)
-    with run_lock(Path(run_dir)):
+    with _locked(Path(run_dir), lock):
         return evaluate_external(cfg, run_dir, records, name, configurations, predict=predict,
                                  clinical=patients)

@@ -17,6 +17,9 @@ class ExplainConfig(StrictModel):
     #: Grad-CAM heat-map colormap (matplotlib name) and its blend weight over the de-normalised input.
     cam_colormap: str = "jet"
     cam_alpha: float = Field(0.45, ge=0.0, le=1.0)
+    #: ResNet block Grad-CAM attributes: layer4 (the last, standard) or an earlier one for tiny inputs, where
+    #: layer4 is 1x1 (32 px images: layer4 1x1, layer3 2x2, layer2 4x4)
+    cam_layer: Literal["layer1", "layer2", "layer3", "layer4"] = "layer4"
     #: Tiles per forward pass in the sliding-window markup.
     markup_batch_size: int = Field(64, ge=1)
     #: DataLoader worker processes reading markup tiles (0: read in the main process).
@@ -29,6 +32,9 @@ class ExplainConfig(StrictModel):
     markup_context: Literal["patient", "muted"] = "patient"
     #: Cox markup: number of risk-quantile classes (of the run's patient risks or the slide's tiles).
     risk_quantiles: int = Field(4, ge=2, le=10)
+    #: Cox markup classes from the quantiles of the run's patient risks ("run": how this slide ranks in the
+    #: cohort) or of the slide's own tiles ("slide": where within the slide the risk is higher)
+    risk_reference: Literal["run", "slide"] = "run"
     #: Opacity of the most certain tile on the markup map (the least certain is drawn at `markup_min_alpha`).
     markup_max_alpha: float = Field(0.75, ge=0.0, le=1.0)
     markup_min_alpha: float = Field(0.1, ge=0.0, le=1.0)

@@ -32,23 +32,32 @@ class ImageTupleForward(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, tile_10x: torch.Tensor, tile_5x: torch.Tensor, radiology: torch.Tensor,
-                genomics: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        tile_10x: torch.Tensor,
+        tile_5x: torch.Tensor,
+        radiology: torch.Tensor,
+        genomics: torch.Tensor | None,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
         inputs = {"tile_10x": tile_10x, "tile_5x": tile_5x, "radiology": radiology}
         if genomics is not None:
             inputs[GENOMICS] = genomics
         return scalar_target(self.model(inputs, mask).out, self.model.task)
 
 
-def target_layer(model: nn.Module, modality: str) -> nn.Module:
-    """The last convolutional block of an image branch (`layer4` of a torchvision ResNet)."""
+def target_layer(model: nn.Module, modality: str, layer: str = "layer4") -> nn.Module:
+    """A convolutional block of an image branch (default the last: `layer4` of a torchvision ResNet)."""
     if modality not in IMAGE_MODALITIES:
-        raise MmdlmError(f"Grad-CAM needs an image modality ({list(IMAGE_MODALITIES)}), got '{modality}'",
-                         field="modality")
+        raise MmdlmError(
+            f"Grad-CAM needs an image modality ({list(IMAGE_MODALITIES)}), got '{modality}'", field="modality"
+        )
     backbone = model.branches[modality].backbone
-    if not hasattr(backbone, "layer4"):
-        raise MmdlmError("backbone has no 'layer4' block (use a ResNet family model)", field="model.backbone")
-    return backbone.layer4
+    if not hasattr(backbone, layer):
+        raise MmdlmError(
+            f"backbone has no '{layer}' block (use a ResNet family model)", field="explain.cam_layer"
+        )
+    return getattr(backbone, layer)
 
 
 def _placeholder(reference: torch.Tensor) -> torch.Tensor:
@@ -62,10 +71,17 @@ def normalise_cam(cam: torch.Tensor) -> torch.Tensor:
     return cam / peak
 
 
-def gradcam(model: nn.Module, inputs: Mapping[str, torch.Tensor], mask: torch.Tensor,
-            modalities: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
+def gradcam(
+    model: nn.Module,
+    inputs: Mapping[str, torch.Tensor],
+    mask: torch.Tensor,
+    modalities: tuple[str, ...] | None = None,
+    layer: str = "layer4",
+) -> dict[str, torch.Tensor]:
     """Grad-CAM maps [B, H, W] in [0, 1] (upsampled to each input's size) per present image modality.
 
+    `layer`: the block attributed (layer4, the last, by default; an earlier one when inputs are so small that
+    layer4 is 1x1, as in the demo's 32 px images).
     `inputs`: modality -> batch tensor (images [B, 3, H, W], genomics [B, G]); `mask` [B, M] over MODALITIES.
     A modality is explained only if it is in `inputs` and present in the mask for some sample.
     """
@@ -86,7 +102,7 @@ def gradcam(model: nn.Module, inputs: Mapping[str, torch.Tensor], mask: torch.Te
     extra = (inputs.get(GENOMICS), mask)
     maps: dict[str, torch.Tensor] = {}
     for modality in wanted:
-        layer_cam = LayerGradCam(forward, target_layer(model, modality))
+        layer_cam = LayerGradCam(forward, target_layer(model, modality, layer))
         with torch.enable_grad():
             attr = layer_cam.attribute(images, additional_forward_args=extra)
         size = tuple(inputs[modality].shape[-2:])

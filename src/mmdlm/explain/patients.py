@@ -16,12 +16,11 @@ from mmdlm.data.records import PatientRecord
 from mmdlm.data.samples import EvalSamples, collate
 from mmdlm.data.transforms import normalise
 from mmdlm.errors import MmdlmError
-from mmdlm.modalities import CONFIGURATIONS, IMAGE_MODALITIES
+from mmdlm.modalities import IMAGE_MODALITIES, most_fused
 
 log = logging.getLogger("mmdlm.explain")
 
 SCORE_COLUMN = {"cox": "risk", "5yss": "p_dead_5y"}
-FUSED = "histo_radiology_genomics"
 
 
 def patient_inputs(
@@ -77,26 +76,23 @@ def best_fold(run_dir: Path, task: str, configuration: str) -> int | None:
 def choose_checkpoint(
     run_dir: str | Path, task: str, configuration: str | None = None
 ) -> tuple[Path, str, int]:
-    """(best.ckpt, configuration, fold): RUN/cv/<task>/fold_<k>/<configuration>/best.ckpt, the fused
+    """(model.ckpt, configuration, fold): RUN/cv/<task>/fold_<k>/<configuration>/model.ckpt, the fused
     configuration unless named, the best fold by metrics.json (else the lowest fold with a checkpoint)."""
     run_dir = Path(run_dir)
     base = run_dir / "cv" / task
     if configuration is None:
-        present = {p.parent.name for p in base.glob("fold_*/*/best.ckpt")}
-        by_size = sorted(
-            present & set(CONFIGURATIONS), key=lambda c: (-len(CONFIGURATIONS[c]), c != FUSED, c)
-        )
-        if not by_size:
+        present = {p.parent.name for p in base.glob("fold_*/*/model.ckpt")}
+        configuration = most_fused(sorted(present))
+        if configuration is None:
             raise MmdlmError(
-                f"no checkpoint of task {task} (expected cv/{task}/fold_<k>/<configuration>/best.ckpt)",
+                f"no checkpoint of task {task} (expected cv/{task}/fold_<k>/<configuration>/model.ckpt)",
                 file=run_dir,
             )
-        configuration = by_size[0]
     fold = best_fold(run_dir, task, configuration)
-    if fold is not None and (base / f"fold_{fold}" / configuration / "best.ckpt").is_file():
-        return base / f"fold_{fold}" / configuration / "best.ckpt", configuration, fold
+    if fold is not None and (base / f"fold_{fold}" / configuration / "model.ckpt").is_file():
+        return base / f"fold_{fold}" / configuration / "model.ckpt", configuration, fold
     found = sorted(
-        base.glob(f"fold_*/{configuration}/best.ckpt"), key=lambda p: int(p.parent.parent.name[5:])
+        base.glob(f"fold_*/{configuration}/model.ckpt"), key=lambda p: int(p.parent.parent.name[5:])
     )
     if not found:
         raise MmdlmError(f"no checkpoint of configuration {configuration}", file=base, field="configuration")

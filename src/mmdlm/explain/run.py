@@ -1,7 +1,7 @@
 """`mmdlm explain` for a run directory: attention summary, Grad-CAM overlays and gallery, WSI markups.
 
 Everything is written under RUN/explain/ (`out_dir`); each file atomically. Inputs are explicit: the run
-directory (predictions.csv, metrics.json, cv/<task>/fold_<k>/<configuration>/best.ckpt), the manifest, tile
+directory (predictions.csv, metrics.json, cv/<task>/fold_<k>/<configuration>/model.ckpt), the manifest, tile
 and radiology stores, and a `load_model(checkpoint) -> (model, meta)` (default: mmdlm.train's).
 """
 
@@ -190,7 +190,7 @@ def _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir:
         if not present:
             log.warning("patient %s has no image of configuration %s: not in the gallery", pid, conf)
             continue
-        cams = gradcam(model, inputs, mask, tuple(present))
+        cams = gradcam(model, inputs, mask, tuple(present), cfg.explain.cam_layer)
         with torch.inference_mode():
             out = model(inputs, mask).out
         score = float(scalar_target(out, task)[0]) if task == "cox" else float(torch.softmax(out, 1)[0, 1])
@@ -209,7 +209,8 @@ def _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir:
         rows.append(GalleryRow(pid, shown, SCORE_COLUMN[task], group, overlays))
     if not rows:
         return {"skipped": "no patient with an image"}
-    gallery = write_gallery(task_dir / "gallery.png", rows, f"Grad-CAM, {task}, {conf}")
+    title = f"Grad-CAM ({cfg.explain.cam_layer}), {task}, {conf}"
+    gallery = write_gallery(task_dir / "gallery.png", rows, title)
     return {
         "file": str(gallery.relative_to(task_dir.parent)),
         "patients": [r.patient_id for r in rows],
@@ -237,7 +238,8 @@ def _markups(
         chosen = (
             pd.concat([table[table["patient_id"] == p].head(1) for p in order]) if order else table.head(0)
         )
-    reference = scores.to_numpy(dtype=np.float64) if task == "cox" and len(scores) else None
+    use_run = task == "cox" and len(scores) and ex.risk_reference == "run"
+    reference = scores.to_numpy(dtype=np.float64) if use_run else None
     results = []
     for row in chosen.itertuples(index=False):
         context = None

@@ -22,14 +22,24 @@ def _png(fig) -> bytes:
 
 def km_figure(km: Mapping) -> bytes:
     """Kaplan-Meier step curves with CI bands, log-rank p in the title and a numbers-at-risk table below."""
-    fig, (ax, tab) = plt.subplots(2, 1, figsize=(6.4, 5.4), gridspec_kw={"height_ratios": [4, 1.2], "hspace": 0.55})
+    fig, (ax, tab) = plt.subplots(
+        2, 1, figsize=(6.4, 5.4), gridspec_kw={"height_ratios": [4, 1.2], "hspace": 0.55}
+    )
     for i, g in enumerate(km["groups"]):
         colour = PALETTE[i % len(PALETTE)]
-        ax.step(g["timeline"], g["survival"], where="post", color=colour, label=f"{g['label']} (n={g.get('n', '?')})")
+        ax.step(
+            g["timeline"],
+            g["survival"],
+            where="post",
+            color=colour,
+            label=f"{g['label']} (n={g.get('n', '?')})",
+        )
         if g.get("ci_low") and g.get("ci_high"):
             ax.fill_between(g["timeline"], g["ci_low"], g["ci_high"], step="post", color=colour, alpha=0.15)
     p = km.get("p_logrank")
-    ax.set_title(f"{km.get('name', 'Kaplan-Meier')}  (log-rank p = {p:.3g})" if p is not None else km.get("name", ""))
+    ax.set_title(
+        f"{km.get('name', 'Kaplan-Meier')}  (log-rank p = {p:.3g})" if p is not None else km.get("name", "")
+    )
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("survival probability")
     ax.set_xlabel("months")
@@ -39,9 +49,13 @@ def km_figure(km: Mapping) -> bytes:
     rows = at_risk.get("rows", {})
     tab.axis("off")
     if times and rows:
-        table = tab.table(cellText=[[str(v) for v in vals] for vals in rows.values()],
-                          rowLabels=list(rows.keys()), colLabels=[f"{t:g}" for t in times],
-                          loc="center", cellLoc="center")
+        table = tab.table(
+            cellText=[[str(v) for v in vals] for vals in rows.values()],
+            rowLabels=list(rows.keys()),
+            colLabels=[f"{t:g}" for t in times],
+            loc="center",
+            cellLoc="center",
+        )
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         tab.set_title("numbers at risk (months)", fontsize=8)
@@ -53,11 +67,18 @@ def roc_pr_figure(roc: Mapping, pr: Mapping, roc_auc: float | None, pr_auc: floa
     fig, (a, b) = plt.subplots(1, 2, figsize=(8.0, 3.6))
     a.plot(roc["fpr"], roc["tpr"], color=PALETTE[0])
     a.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
-    a.set(xlabel="false positive rate", ylabel="true positive rate",
-          title=f"ROC (AUC {roc_auc:.3f})" if roc_auc is not None else "ROC")
+    a.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title=f"ROC (AUC {roc_auc:.3f})" if roc_auc is not None else "ROC",
+    )
     b.plot(pr["recall"], pr["precision"], color=PALETTE[1])
-    b.set(xlabel="recall", ylabel="precision", ylim=(0, 1.02),
-          title=f"PR (AUC {pr_auc:.3f})" if pr_auc is not None else "PR")
+    b.set(
+        xlabel="recall",
+        ylabel="precision",
+        ylim=(0, 1.02),
+        title=f"PR (AUC {pr_auc:.3f})" if pr_auc is not None else "PR",
+    )
     return _png(fig)
 
 
@@ -79,8 +100,13 @@ def attention_figure(mean: Mapping[str, float], sd: Mapping[str, float] | None =
     """Mean modality attention weight (bar) with its standard deviation."""
     names = list(mean)
     fig, ax = plt.subplots(figsize=(5.0, 3.0))
-    ax.bar(names, [mean[n] for n in names], yerr=[(sd or {}).get(n, 0.0) for n in names],
-           color=PALETTE[: len(names)], capsize=3)
+    ax.bar(
+        names,
+        [mean[n] for n in names],
+        yerr=[(sd or {}).get(n, 0.0) for n in names],
+        color=PALETTE[: len(names)],
+        capsize=3,
+    )
     ax.set_ylim(0, 1)
     ax.set_ylabel("mean attention weight")
     ax.tick_params(axis="x", labelsize=8)

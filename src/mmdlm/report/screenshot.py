@@ -24,7 +24,9 @@ def find_chromium() -> str | None:
     return None
 
 
-def screenshot(html: Path, png: Path, width: int = 1280, max_height: int = 16000, timeout: float = 120) -> Path:
+def screenshot(
+    html: Path, png: Path, width: int = 1280, max_height: int = 16000, timeout: float = 120
+) -> Path:
     """Render `html` headless at `width` px and save the whole page (trailing blank rows trimmed) as `png`."""
     exe = find_chromium()
     if exe is None:
@@ -32,10 +34,20 @@ def screenshot(html: Path, png: Path, width: int = 1280, max_height: int = 16000
     with tempfile.TemporaryDirectory(prefix="mmdlm-chromium-") as profile:
         raw = Path(profile) / "raw.png"
         cmd = [
-            exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={width},{max_height}",
-            f"--screenshot={raw}", html.resolve().as_uri(),
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{max_height}",
+            f"--screenshot={raw}",
+            html.resolve().as_uri(),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not raw.is_file():

@@ -11,6 +11,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from mmdlm.atomic import atomic_path
 from mmdlm.errors import MmdlmError
+from mmdlm.modalities import MODALITIES
 from mmdlm.model.fusion import MultimodalNet
 
 #: hyper-parameters every checkpoint carries (plain types only, so weights_only loading works)
@@ -75,8 +76,17 @@ def load_model(checkpoint: str | Path) -> tuple[MultimodalNet, dict]:
         backbone=m["backbone"],
         pretrained="none",
     )
+    state = net.state_dict()
+    saved = model_state(ckpt)
+    muted = tuple(f"branches.{m}." for m in MODALITIES if m not in hp["active"])
+    absent = [k for k in state if k not in saved and not k.startswith(muted)]
+    if absent:
+        raise MmdlmError(
+            f"checkpoint lacks weights of its active modalities, e.g. {absent[0]}", file=checkpoint
+        )
+    state.update(saved)  # muted branches (not saved) keep the model's initial weights: they are never used
     try:
-        net.load_state_dict(model_state(ckpt))
+        net.load_state_dict(state)
     except RuntimeError as exc:
         raise MmdlmError(
             f"checkpoint weights do not fit the model ({str(exc)[:200]})", file=checkpoint

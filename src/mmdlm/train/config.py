@@ -19,6 +19,12 @@ class TrainConfig(StrictModel):
     eval_batch_size: int = Field(64, ge=1)
     epochs_unimodal: int = Field(200, ge=1)
     epochs_multimodal: int = Field(200, ge=1)
+    #: weights a stage hands on (predictions, multimodal initialisation): the final epoch, as the paper's
+    #: 200-400 epochs, or the epoch with the best validation metric (optimistic in cross-validation, where the
+    #: validation fold is then also the selection set)
+    select: Literal["last_epoch", "best_val"] = "last_epoch"
+    #: keep last.ckpt (full state with optimizer, for resuming) once a stage has finished
+    keep_last_checkpoint: bool = False
     ties: Literal["efron", "breslow"] = "efron"
     accelerator: str = "auto"
     devices: int | str = 1

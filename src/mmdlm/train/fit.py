@@ -3,11 +3,13 @@ last, CSV + TensorBoard logs, devices / precision / DDP from the config."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import shutil
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from mmdlm.train.module import SurvivalModule
 
 log = logging.getLogger("mmdlm.train")
 
-BEST, LAST, DONE, STAGE = "best.ckpt", "last.ckpt", "done.json", "stage.json"
+MODEL, LAST, DONE, STAGE = "model.ckpt", "last.ckpt", "done.json", "stage.json"
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,38 @@ class Devices:
 
 @dataclass(frozen=True)
 class StageResult:
-    """A finished stage's checkpoints and its best validation metric."""
+    """A finished stage's checkpoints (model.ckpt: the selected weights; last.ckpt: resume state, removed when
+    done unless kept) and the validation metric of the selected weights."""
 
-    best: Path
+    model: Path
     last: Path
     best_metric: float | None
+
+
+#: Lightning messages that say nothing about this run (hardware banners, tips, our own folder reuse)
+_NOISE = (
+    r"Checkpoint directory .* exists and is not empty",
+    r".*isinstance\(treespec, LeafSpec\).*",
+    r"The '(train|val)_dataloader' does not have many workers.*",
+)
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Lightning's INFO banners (GPU/TPU available, tips, 'fit stopped') and known-harmless warnings off,
+    for the duration of one stage; real warnings still show and everything goes to mmdlm's log."""
+    loggers = [logging.getLogger(n) for n in ("lightning.pytorch", "lightning.fabric", "lightning")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.WARNING)
+        with warnings.catch_warnings():
+            for pattern in _NOISE:
+                warnings.filterwarnings("ignore", message=pattern)
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _resolve_accelerator(name: str) -> str:
@@ -89,7 +118,11 @@ def stage_key(
 ) -> str:
     """Hash of everything a stage's weights depend on (a stage folder with another key is stale)."""
     dump = cfg.model_dump(mode="json")
-    train_cfg = {k: v for k, v in dump["train"].items() if k not in ("devices", "num_nodes", "accelerator")}
+    train_cfg = {
+        k: v
+        for k, v in dump["train"].items()
+        if k not in ("devices", "num_nodes", "accelerator", "keep_last_checkpoint")
+    }
     blob = json.dumps(
         [
             dump["seed"],
@@ -134,9 +167,9 @@ def _init_branches(module: SurvivalModule, init: dict[str, Path]) -> None:
 
 
 def is_done(stage_dir: Path, key: str) -> bool:
-    """Whether the stage in `stage_dir` finished with the same key (its best.ckpt can be reused)."""
+    """Whether the stage in `stage_dir` finished with the same key (its model.ckpt can be reused)."""
     done = stage_dir / DONE
-    if not done.is_file() or not (stage_dir / BEST).is_file():
+    if not done.is_file() or not (stage_dir / MODEL).is_file():
         return False
     try:
         return json.loads(done.read_text()).get("key") == key
@@ -192,10 +225,10 @@ def fit_stage(
     active = CONFIGURATIONS[configuration]
     stage_dir = Path(stage_dir)
     key = stage_key(cfg, task, configuration, train, val, init, epochs)
-    best, last = stage_dir / BEST, stage_dir / LAST
+    model_path, last = stage_dir / MODEL, stage_dir / LAST
     if resume and is_done(stage_dir, key):
         info = json.loads((stage_dir / DONE).read_text())
-        return StageResult(best, last, info.get("best_metric"))
+        return StageResult(model_path, last, info.get("best_metric"))
     if rank_zero_only.rank == 0:
         old = stage_dir / STAGE
         stale = old.is_file() and json.loads(old.read_text()).get("key") != key
@@ -242,16 +275,20 @@ def fit_stage(
     pin = kw["accelerator"] == "gpu"
     tl = train_loader(train, active, cfg, n_gen, pin_memory=pin)
     vl = eval_loader(val, active, cfg, n_gen, pin_memory=pin)
+    # model.ckpt: the weights the stage hands on (weights only, muted branches left out): the final epoch
+    # (monitor None keeps the latest) or the best validation epoch (train.select)
+    by_val = cfg.train.select == "best_val"
     checkpoint = ModelCheckpoint(
         dirpath=stage_dir,
-        filename="best",
-        monitor="val_metric",
+        filename="model",
+        monitor="val_metric" if by_val else None,
         mode="max",
         save_top_k=1,
+        save_weights_only=True,
         enable_version_counter=False,
         auto_insert_metric_name=False,
     )
-    # every epoch, after `checkpoint` (so last.ckpt carries the best score so far for a resume)
+    # every epoch, after `checkpoint`: the full state (optimizer too) to resume an interrupted stage
     every_epoch = ModelCheckpoint(
         dirpath=stage_dir,
         filename="last",
@@ -267,30 +304,40 @@ def fit_stage(
         CSVLogger(stage_dir / "logs", name="", version=csv_version),
         TensorBoardLogger(stage_dir / "logs", name="", version="tensorboard", default_hp_metric=False),
     ]
-    trainer = L.Trainer(
-        max_epochs=min(epochs, max_epochs or epochs),
-        logger=loggers,
-        callbacks=[checkpoint, every_epoch, *callbacks],
-        plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        use_distributed_sampler=False,
-        log_every_n_steps=1,
-        **kw,
-    )
-    if ckpt_path:
-        log.info("stage %s: resuming from %s", configuration, last)
-    trainer.fit(module, tl, vl, ckpt_path=ckpt_path, weights_only=True)
-    score = checkpoint.best_model_score
+    with quiet_lightning():
+        trainer = L.Trainer(
+            max_epochs=min(epochs, max_epochs or epochs),
+            logger=loggers,
+            callbacks=[checkpoint, every_epoch, *callbacks],
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            use_distributed_sampler=False,
+            log_every_n_steps=1,
+            **kw,
+        )
+        if ckpt_path:
+            log.info("stage %s: resuming from %s", configuration, last)
+        trainer.fit(module, tl, vl, ckpt_path=ckpt_path, weights_only=True)
+    score = checkpoint.best_model_score if by_val else trainer.callback_metrics.get("val_metric")
     best_metric = None if score is None else float(score)
     finished = trainer.current_epoch >= epochs
     if trainer.is_global_zero and finished:
         write_json_atomic(
             stage_dir / DONE,
-            {"key": key, "best_metric": best_metric, "epochs": epochs, "best": BEST, "last": LAST},
+            {
+                "key": key,
+                "best_metric": best_metric,
+                "select": cfg.train.select,
+                "epochs": epochs,
+                "model": MODEL,
+                "last": LAST if cfg.train.keep_last_checkpoint else None,
+            },
         )
-    return StageResult(best, last, best_metric)
+        if not cfg.train.keep_last_checkpoint:
+            last.unlink(missing_ok=True)  # only needed to resume; the stage is done
+    return StageResult(model_path, last, best_metric)
 
 
 def active_modalities(configuration: str) -> tuple[str, ...]:

@@ -88,6 +88,24 @@ class SurvivalModule(L.LightningModule):
         self.val_truth: pd.DataFrame | None = None  # set by the trainer driver: per record index labels
         self._val_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
+    def _muted_prefixes(self) -> tuple[str, ...]:
+        return tuple(f"model.branches.{m}." for m in MODALITIES if m not in self.active)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Muted branches are never trained (their weights stay the seeded initial ones): leave them out."""
+        prefixes = self._muted_prefixes()
+        checkpoint["state_dict"] = {
+            k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(prefixes)
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Put the muted branches' current (seeded initial) weights back so the strict load succeeds."""
+        prefixes = self._muted_prefixes()
+        state = checkpoint["state_dict"]
+        for k, v in self.state_dict().items():
+            if k.startswith(prefixes) and k not in state:
+                state[k] = v
+
     def forward(self, batch: dict) -> ModelOutput:
         mask = mute(batch["mask"], self.active)
         return self.model(batch_inputs(batch, self.hparams.channels_last), mask)

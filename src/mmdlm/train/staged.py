@@ -58,7 +58,7 @@ def run_stages(
     only: str | None = None,
 ) -> dict[str, Path]:
     """Run the plan's stages (or only the stage named `kind:configuration`); returns configuration ->
-    best.ckpt."""
+    model.ckpt."""
     out_dir = Path(out_dir)
     best: dict[str, Path] = {}
     stages = plan(configurations)
@@ -67,10 +67,10 @@ def run_stages(
         if only not in names:
             raise MmdlmError(f"unknown stage '{only}'; this run has {', '.join(names)}", field="stage")
     for kind, conf, init_mods in stages:
-        init = {m: out_dir / unimodal_configuration(m) / "best.ckpt" for m in init_mods}
+        init = {m: out_dir / unimodal_configuration(m) / "model.ckpt" for m in init_mods}
         if only is not None and f"{kind}:{conf}" != only:
-            if (out_dir / conf / "best.ckpt").is_file():
-                best[conf] = out_dir / conf / "best.ckpt"
+            if (out_dir / conf / "model.ckpt").is_file():
+                best[conf] = out_dir / conf / "model.ckpt"
             continue
         missing = [str(p) for p in init.values() if not p.is_file()]
         if missing:
@@ -89,7 +89,7 @@ def run_stages(
             resume=resume,
             devices=devices,
         )
-        best[conf] = result.best
+        best[conf] = result.model
     return best
 
 
@@ -104,7 +104,7 @@ def train_fold(
     """Run the unimodal stages once, then each multi-modality configuration initialised from them; return per
     configuration the validation predictions per patient (patient_id, risk | p_dead_5y, att_*).
 
-    Writes out_dir/<configuration>/{best.ckpt, last.ckpt, logs/};
+    Writes out_dir/<configuration>/{model.ckpt, last.ckpt, logs/};
     an interrupted fold resumes where it stopped.
     """
     best = run_stages(cfg, task, train, val, out_dir, configurations)
