@@ -24,6 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# the demo's report rendered in headless Chromium (Debian's chromium) to a full-page PNG
+screenshot: $(STAMP)
+	$(BIN)/mmdlm report --run $(DEMO_OUT) --screenshot $(DEMO_OUT)/report.png
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
