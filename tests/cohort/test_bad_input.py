@@ -156,3 +156,18 @@ def test_cli_error_is_one_line(make_study, patient_table, tmp_path, run_cli):
     assert code == 2 and len(lines) == 1
     assert "TCGA-AA-0001" in lines[0] and "PATH_T_STAGE" in lines[0] and "row 6" in lines[0]
     assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+def test_gene_absent_from_the_maf_is_a_one_line_error(make_study, tmp_path, run_cli):
+    maf = (
+        "Hugo_Symbol\tTumor_Sample_Barcode\tVariant_Classification\n"
+        "VHL\tTCGA-AA-0001-01\tMissense_Mutation\n"
+    )
+    study = make_study(maf=maf)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("ingest:\n  alteration_features: [VHL_mut, KRAS_mut]\n")
+    code, _, err = run_cli("ingest", "--cbioportal", study, "--out", tmp_path / "o", "--config", cfg)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err
+    assert "KRAS_mut" in lines[0] and "ingest.alteration_features" in lines[0]
+    assert not (tmp_path / "o").exists()

@@ -198,3 +198,27 @@ def test_rerun_with_another_config_needs_force(demo_run, run_cli, tmp_path):
     (foreign / "notes.txt").write_text("keep me")
     code, _, err = run_cli("demo", "--out", foreign, "--config", cfg, "--force", "--quiet")
     assert code == 2 and "not an mmdlm run" in err and (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_no_dicom_identifying_value_in_any_output(demo_run):
+    """The synthetic DICOMs carry fake identifying attributes; none may reach any file the pipeline wrote."""
+    import pydicom
+
+    run, _, _ = demo_run
+    dcm = next((run / "synth" / "radiology").rglob("*.dcm"))
+    ds = pydicom.dcmread(dcm, stop_before_pixels=True)
+    values = {str(ds.PatientName), str(ds.PatientBirthDate), str(ds.PatientAddress), str(ds.InstitutionName)}
+    values |= {str(v) for v in ([ds.OtherPatientIDs] if isinstance(ds.OtherPatientIDs, str)
+                                else ds.OtherPatientIDs)}
+    values = {v.encode() for v in values if len(v) >= 6}
+    assert len(values) >= 4
+    inputs = (run / "synth", run / "external_cohort" / "synth")
+    scanned = 0
+    for path in run.rglob("*"):
+        if not path.is_file() or any(path.is_relative_to(p) for p in inputs):
+            continue
+        data = path.read_bytes()
+        scanned += 1
+        for v in values:
+            assert v not in data, f"{v!r} found in {path.relative_to(run)}"
+    assert scanned > 100  # manifest, stores, checkpoints, predictions, figures, report

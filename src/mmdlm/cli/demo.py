@@ -25,7 +25,6 @@ def register(app: typer.Typer) -> None:
         from mmdlm.pipeline.demo import run_demo
 
         cfg = resolve_config(config)
-        console = Console(stderr=True, highlight=False)
-        say = (lambda _msg: None) if quiet else console.print
-        html = run_demo(cfg, out, force=force, progress=not quiet, say=say)
+        console = None if quiet else Console(stderr=True, highlight=False)
+        html = run_demo(cfg, out, force=force, console=console)
         typer.echo(str(html))

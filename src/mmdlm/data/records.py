@@ -188,6 +188,8 @@ def load_records_with_summary(
         records.append(rec)
     if no_outcome:
         log.warning("%d patient(s) without a known time/event skipped", no_outcome)
+    if no_modality:
+        log.warning("%d patient(s) without any modality skipped", no_modality)
     if not records:
         raise MmdlmError("no patient has an outcome and at least one modality", file=cohort_dir)
     per_modality = {m: int(sum(r.mask[i] for r in records)) for i, m in enumerate(MODALITIES)}

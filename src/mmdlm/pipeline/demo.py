@@ -112,32 +112,51 @@ def _no_failures(summary: dict, what: str, key: str, folder: Path) -> None:
         )
 
 
-def _fold_progress(progress: bool, say: Say):
-    """A train_fold wrapper that reports each fold (the default trainer underneath)."""
+@contextmanager
+def _fold_progress(cfg: Config, console, say: Say) -> Iterator[Callable]:
+    """A train_fold (the default trainer) that moves a progress bar over every task's folds and reports each
+    fold; folds reused from an earlier run are not trained and do not move the bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from mmdlm.train.staged import train_fold
 
-    def wrapped(cfg, task, train, val, out_dir, configurations):
-        t0 = time.perf_counter()
-        result = train_fold(cfg, task, train, val, out_dir, configurations)
-        say(
-            f"  cv {task} {out_dir.name}: {len(train)} training / {len(val)} validation patients, "
-            f"{len(configurations)} configurations, {time.perf_counter() - t0:.0f} s"
-        )
-        return result
+    total = sum(cfg.cv.n_folds(t) for t in cfg.cv.tasks)
+    bar = Progress(
+        TextColumn("cross-validation folds"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+    )
+    with bar:
+        bar_id = bar.add_task("folds", total=total)
 
-    return wrapped
+        def wrapped(cfg, task, train, val, out_dir, configurations):
+            t0 = time.perf_counter()
+            result = train_fold(cfg, task, train, val, out_dir, configurations)
+            bar.advance(bar_id)
+            say(
+                f"  cv {task} {out_dir.name}: {len(train)} training / {len(val)} validation patients, "
+                f"{len(configurations)} configurations, {time.perf_counter() - t0:.0f} s"
+            )
+            return result
+
+        yield wrapped
 
 
-def run_demo(
-    cfg: Config, out: str | Path, *, force: bool = False, progress: bool = True, say: Say | None = None
-) -> Path:
-    """Run every stage on the synthetic cohort into `out`; returns the path of report.html."""
+def run_demo(cfg: Config, out: str | Path, *, force: bool = False, console=None) -> Path:
+    """Run every stage on the synthetic cohort into `out`; returns the path of report.html.
+
+    `console`: a rich Console for the progress bars and stage lines (None: quiet; the log file gets all).
+    """
     from mmdlm.atomic import atomic_path
     from mmdlm.evaluate.runner import cross_validate, evaluate_cohort
     from mmdlm.explain.run import RunSources, explain_run
     from mmdlm.report.assemble import write_report
 
-    say = say or (lambda _msg: None)
+    say: Say = console.print if console is not None else (lambda _msg: None)
+    progress = console is not None
     run_dir = Path(out)
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -149,15 +168,9 @@ def run_demo(
             main = run_layout(run_dir)
             with _stage("cohort: synth, ingest, tile, radiology", say, timings):
                 prepare_cohort(cfg, main, cfg.synth, workers=cfg.demo.workers, progress=progress, say=say)
-            with _stage("cross-validation", say, timings):
+            with _stage("cross-validation", say, timings), _fold_progress(cfg, console, say) as fold:
                 cross_validate(
-                    cfg,
-                    main.manifest,
-                    main.tiles,
-                    main.radiology,
-                    run_dir,
-                    train_fold=_fold_progress(progress, say),
-                    lock=False,
+                    cfg, main.manifest, main.tiles, main.radiology, run_dir, train_fold=fold, lock=False
                 )
             if cfg.demo.external_patients > 0:
                 ext = external_layout(run_dir)

@@ -23,6 +23,9 @@ class TrainConfig(StrictModel):
     #: 200-400 epochs, or the epoch with the best validation metric (optimistic in cross-validation, where the
     #: validation fold is then also the selection set)
     select: Literal["last_epoch", "best_val"] = "last_epoch"
+    #: write last.ckpt (full state with optimizer, to resume an interrupted stage) every this many epochs
+    #: (0: never; an interrupted stage starts again, finished stages are still reused)
+    resume_every_n_epochs: int = Field(1, ge=0)
     #: keep last.ckpt (full state with optimizer, for resuming) once a stage has finished
     keep_last_checkpoint: bool = False
     ties: Literal["efron", "breslow"] = "efron"

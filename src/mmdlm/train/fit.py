@@ -121,7 +121,7 @@ def stage_key(
     train_cfg = {
         k: v
         for k, v in dump["train"].items()
-        if k not in ("devices", "num_nodes", "accelerator", "keep_last_checkpoint")
+        if k not in ("devices", "num_nodes", "accelerator", "keep_last_checkpoint", "resume_every_n_epochs")
     }
     blob = json.dumps(
         [
@@ -275,8 +275,8 @@ def fit_stage(
     pin = kw["accelerator"] == "gpu"
     tl = train_loader(train, active, cfg, n_gen, pin_memory=pin)
     vl = eval_loader(val, active, cfg, n_gen, pin_memory=pin)
-    # model.ckpt: the weights the stage hands on (weights only, muted branches left out): the final epoch
-    # (monitor None keeps the latest) or the best validation epoch (train.select)
+    # model.ckpt: the weights the stage hands on (weights only, muted branches left out): written once, after
+    # the final epoch, or whenever the validation metric improves (train.select)
     by_val = cfg.train.select == "best_val"
     checkpoint = ModelCheckpoint(
         dirpath=stage_dir,
@@ -284,19 +284,25 @@ def fit_stage(
         monitor="val_metric" if by_val else None,
         mode="max",
         save_top_k=1,
+        every_n_epochs=1 if by_val else epochs,
         save_weights_only=True,
         enable_version_counter=False,
         auto_insert_metric_name=False,
     )
-    # every epoch, after `checkpoint`: the full state (optimizer too) to resume an interrupted stage
-    every_epoch = ModelCheckpoint(
-        dirpath=stage_dir,
-        filename="last",
-        save_top_k=1,
-        every_n_epochs=1,
-        enable_version_counter=False,
-        auto_insert_metric_name=False,
-    )
+    callbacks_all = [checkpoint]
+    # after `checkpoint`: the full state (optimizer too) to resume an interrupted stage, every
+    # train.resume_every_n_epochs epochs (0: none; an interrupted stage then starts again)
+    if cfg.train.resume_every_n_epochs:
+        callbacks_all.append(
+            ModelCheckpoint(
+                dirpath=stage_dir,
+                filename="last",
+                save_top_k=1,
+                every_n_epochs=cfg.train.resume_every_n_epochs,
+                enable_version_counter=False,
+                auto_insert_metric_name=False,
+            )
+        )
     ckpt_path = str(last) if resume and last.is_file() else None
     # a resumed attempt logs beside the first one (the CSV writer would otherwise replace metrics.csv)
     csv_version = "csv" if ckpt_path is None else f"csv-resumed-{read_checkpoint(last).get('epoch', 0) + 1}"
@@ -308,7 +314,7 @@ def fit_stage(
         trainer = L.Trainer(
             max_epochs=min(epochs, max_epochs or epochs),
             logger=loggers,
-            callbacks=[checkpoint, every_epoch, *callbacks],
+            callbacks=[*callbacks_all, *callbacks],
             plugins=[AtomicCheckpointIO()],
             enable_progress_bar=False,
             enable_model_summary=False,
