@@ -1,5 +1,6 @@
 # mmdlm: `make demo` runs the whole pipeline on the synthetic cohort, `make test` runs the tests.
-# Each target sets up .venv first (re-installed only when pyproject.toml changes).
+# Each target sets up .venv first (re-installed only when pyproject.toml changes; --no-compile: Python
+# byte-compiles lazily what is imported, about 50 s faster on a fresh machine).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +14,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
