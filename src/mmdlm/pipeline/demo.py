@@ -42,7 +42,10 @@ def prepare_run_dir(out: Path, cfg: Config, force: bool) -> None:
         raise MmdlmError("folder is not empty and is not an mmdlm run; choose another --out", file=out)
     if force:
         for p in entries:
-            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
         return
     if saved.read_text() != dump_config(cfg):
         raise MmdlmError(
