@@ -93,6 +93,7 @@ def test_explain_cli_writes_everything(run_dir: Path, run_cli, monkeypatch: pyte
     assert (explain / entry["gallery"]["file"]).is_file()
     [markup] = entry["markup"]
     assert markup["slide_id"] == "cmu1" and markup["n_tiles"] > 100
+    assert markup["tile_source"] == "slide"  # the run's store is capped (6 tiles): the slide is decoded
     assert markup["context"] == ["tile_5x", "genomics"]  # the patient's own other inputs
     geo = json.loads((explain / markup["geojson"]).read_text())
     assert len(geo["features"]) == markup["n_tiles"]
@@ -111,3 +112,18 @@ def test_explain_cli_reports_bad_input(run_dir: Path, run_cli, tmp_path: Path) -
     assert code == 2 and "patient TCGA-XX-9999" in err
     code, _, err = run_cli("explain", "--run", run_dir, "--task", "5yss", "--slides", "missing-slide")
     assert code == 2 and "missing-slide" in err and "Traceback" not in err
+
+
+def test_explain_cli_reads_markup_tiles_from_an_uncapped_store(
+    run_dir: Path, run_cli, shared_data: Path, tmp_path: Path
+) -> None:
+    # the run's tiling without a cap, and without the blur filter (it drops 4 flat 32 px tiles of the grid)
+    cfg = Config.model_validate({"tiling": {"tile_size": 32, "workers": 1, "blur_threshold": 0}})
+    slides = pd.read_csv(run_dir / "manifest" / "slides.csv", dtype=str)
+    summary = tile_slides(slides, tmp_path / "tiles", cfg.tiling, workers=1, progress=False)
+    assert summary["counts"]["done"] == 1
+    code, out, err = run_cli("explain", "--run", run_dir, "--tiles", tmp_path / "tiles")
+    assert code == 0, err
+    [markup] = json.loads((run_dir / "explain" / "summary.json").read_text())["tasks"]["5yss"]["markup"]
+    assert markup["tile_source"] == "store" and markup["n_tiles"] > 100
+    assert json.loads((run_dir / "explain" / markup["summary"]).read_text())["tile_source"] == "store"

@@ -3,6 +3,7 @@
 - gradcam:   `gradcam(model, inputs, mask)` -> Grad-CAM map per image branch (captum LayerGradCam)
 - overlay:   `blend_cam`, `save_png`, `write_gallery` (highest / lowest risk patients)
 - markup:    `TileScorer`, `SlideTileDataset`, `score_slide`, `score_tiles` (sliding-window inference)
+- tilesource: markup tiles from the slide's tile store when it holds exactly the markup grid, else the slide
 - classes:   per-tile classes, colours and certainty (5YSS alive / deceased, Cox risk quantiles)
 - render:    the markup drawn on the slide thumbnail (+ legend)
 - qupath:    `markup_geojson`, `geojson_errors`, `write_geojson` (QuPath-importable GeoJSON)

@@ -24,6 +24,9 @@ class ExplainConfig(StrictModel):
     markup_batch_size: int = Field(64, ge=1)
     #: DataLoader worker processes reading markup tiles (0: read in the main process).
     markup_workers: int = Field(2, ge=0)
+    #: The same when the tiles are read from the slide's tile store. None: 0 (the main process reads them; a
+    #: stored tile costs far less to read than a worker process does to feed) on CPU, markup_workers on CUDA.
+    markup_store_workers: int | None = Field(None, ge=0)
     #: Slides marked up when `mmdlm explain` is not given --slides (the highest-risk patients' first slides).
     markup_slides: int = Field(1, ge=0)
     #: Magnification the slide is marked up at (its tile modality, e.g. 10 -> tile_10x).

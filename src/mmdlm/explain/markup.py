@@ -1,7 +1,8 @@
 """Sliding-window markup: score every tissue tile of a slide with the model, batched, in inference mode.
 
-Tiles come from the slides package (its tissue mask, grid and reader); DataLoader workers read them so the
-model is never starved. The other modalities are either the patient's own inputs held fixed (their branch
+Tiles come from the slides package (its tissue mask and grid): read from the slide's tile store when it holds
+exactly that grid (`mmdlm.explain.tilesource`), else decoded from the slide; DataLoader workers read them so
+the model is never starved. The other modalities are either the patient's own inputs held fixed (their branch
 embeddings are computed once and reused for every batch) or muted.
 """
 
@@ -19,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmdlm.data.transforms import normalise, to_chw
 from mmdlm.errors import MmdlmError
+from mmdlm.explain.tilesource import StoreTileDataset, TileSource, choose_tile_source
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, magnification_modality
 from mmdlm.slides.grid import read_tile_at, tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
@@ -152,6 +154,7 @@ class SlideScores:
     scores: np.ndarray  # risk (cox) or p(deceased) (5yss)
     task: str
     context: tuple[str, ...]  # active modalities besides the tile modality
+    tile_source: TileSource = TileSource("slide", None, "decoded from the slide")
 
 
 def score_slide(
@@ -167,21 +170,27 @@ def score_slide(
     image_size: int | None = None,
     tiling_cfg=None,
     bf16: bool = False,
+    store: str | Path | None = None,
+    slide_id: str | None = None,
+    store_workers: int = 0,
 ) -> SlideScores:
     """Score every tissue tile (the slides package's `tile_grid` at `magnification`) of a slide; tiles are
-    read as the tile store reads them (`tile_size` px), resized to `image_size` as in training."""
+    read from `store` (the slide's tile store, checked against `slide_id`; `store_workers` readers) when it
+    holds exactly that grid, else decoded as the tile store reads them (`tile_size` px, `num_workers`
+    readers); resized to `image_size` as in training."""
     tile_modality = magnification_modality(magnification)
     with open_slide(slide_path) as slide:
         geometry = tile_geometry(slide, magnification, tile_size)
         mask = tissue_mask(slide, tiling_cfg)
         coords = tile_grid(slide, magnification, tile_size, tissue_fraction, mask=mask, cfg=tiling_cfg)
         width, height = slide.dimensions
+    source = choose_tile_source(store, slide_path, geometry, coords, slide_id)
     scorer = TileScorer(model, tile_modality, context, bf16=bf16)
     scores = score_tiles(
         scorer,
-        SlideTileDataset(slide_path, coords, geometry, image_size),
+        tile_dataset(source, slide_path, coords, geometry, image_size),
         batch_size=batch_size,
-        num_workers=num_workers,
+        num_workers=store_workers if source.kind == "store" else num_workers,
     )
     return SlideScores(
         Path(slide_path),
@@ -194,7 +203,21 @@ def score_slide(
         scores,
         scorer.task,
         tuple(m for m in scorer.active if m != tile_modality),
+        source,
     )
+
+
+def tile_dataset(
+    source: TileSource,
+    slide_path: str | Path,
+    coords: np.ndarray,
+    geometry: TileGeometry,
+    image_size: int | None = None,
+) -> Dataset:
+    """The markup tiles at `coords` from `source`: the tile store's (same order) or decoded from the slide."""
+    if source.kind == "store":
+        return StoreTileDataset(source.store, geometry.magnification, len(coords), image_size)
+    return SlideTileDataset(slide_path, coords, geometry, image_size)
 
 
 def score_tiles(

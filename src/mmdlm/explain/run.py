@@ -30,6 +30,7 @@ from mmdlm.explain.patients import (
     patient_inputs,
     patient_scores,
 )
+from mmdlm.explain.tilesource import store_for_slide, store_index
 from mmdlm.explain.wsi import markup_slide
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES, magnification_modality
 
@@ -139,6 +140,7 @@ def explain_run(
             file=sources.cohort_dir / "slides.csv",
             field="--slides",
         )
+    tile_index = store_index(sources.tiles_dir)  # markup reads a slide's tiles from its store when it can
     for task in tasks or cfg.cv.tasks:
         checkpoint, conf, fold = choose_checkpoint(sources.run_dir, task, configuration)
         model, meta = load_model(checkpoint)
@@ -162,7 +164,7 @@ def explain_run(
         task_dir = out_dir / task
         entry["gallery"] = _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir)
         entry["markup"] = _markups(
-            model, task, conf, records, manifest.slides, scores, slides, cfg, shape, task_dir
+            model, task, conf, records, manifest.slides, scores, slides, cfg, shape, task_dir, tile_index
         )
         summary["tasks"][task] = entry
     write_json_atomic(out_dir / "summary.json", summary)
@@ -219,7 +221,17 @@ def _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir:
 
 
 def _markups(
-    model, task, conf, records, slide_table: pd.DataFrame, scores, slides, cfg, shape, task_dir: Path
+    model,
+    task,
+    conf,
+    records,
+    slide_table: pd.DataFrame,
+    scores,
+    slides,
+    cfg,
+    shape,
+    task_dir: Path,
+    tile_index: pd.DataFrame | None = None,
 ) -> list[dict]:
     device = next(model.parameters()).device
     ex = cfg.explain
@@ -260,6 +272,7 @@ def _markups(
             cfg=ex,
             tiling_cfg=cfg.tiling,
             risk_reference=reference,
+            store=store_for_slide(tile_index, row.slide_id, ex.markup_magnification),
         )
         rel = task_dir.parent
         results.append(
@@ -267,6 +280,7 @@ def _markups(
                 "slide_id": row.slide_id,
                 "patient_id": row.patient_id,
                 "n_tiles": int(len(result.scores.coords)),
+                "tile_source": result.scores.tile_source.kind,
                 "context": list(result.scores.context),
                 "png": str(result.png.relative_to(rel)),
                 "figure": str(result.figure.relative_to(rel)),

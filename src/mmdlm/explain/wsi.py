@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,13 @@ from mmdlm.slides.tissue import Thumbnail
 
 def _on_cuda(model: nn.Module) -> bool:
     return next(model.parameters()).device.type == "cuda"
+
+
+def store_workers(cfg: ExplainConfig, model: nn.Module) -> int:
+    """Readers of stored tiles: `markup_store_workers`, else none on CPU and `markup_workers` on CUDA."""
+    if cfg.markup_store_workers is not None:
+        return cfg.markup_store_workers
+    return cfg.markup_workers if _on_cuda(model) else 0
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,11 @@ def markup_slide(
     cfg: ExplainConfig | None = None,
     tiling_cfg=None,
     risk_reference: np.ndarray | None = None,
+    store: str | Path | None = None,
 ) -> MarkupResult:
     """Mark up one slide at `cfg.markup_magnification` and write `<slide_id>.markup.png` (thumbnail size),
-    `<slide_id>.markup_legend.png`, `<slide_id>.geojson` and `<slide_id>.markup.json` in `out_dir`."""
+    `<slide_id>.markup_legend.png`, `<slide_id>.geojson` and `<slide_id>.markup.json` in `out_dir`. Tiles are
+    read from `store` (the slide's tile store) when it holds exactly the markup grid, else from the slide."""
     cfg = cfg or ExplainConfig()
     out_dir = Path(out_dir)
     scores = score_slide(
@@ -68,6 +78,13 @@ def markup_slide(
         image_size=image_size,
         tiling_cfg=tiling_cfg,
         bf16=cfg.markup_bf16_on_cuda and _on_cuda(model),
+        store=store,
+        slide_id=slide_id,
+        store_workers=store_workers(cfg, model),
+    )
+    source = scores.tile_source
+    logging.getLogger("mmdlm.explain").info(
+        "markup %s: tiles from the %s (%s)", slide_id, source.kind, source.reason
     )
     classes = tile_classes(scores.task, scores.scores, cfg.risk_quantiles, risk_reference)
     thumb = markup_thumbnail(slide_path, cfg.thumbnail_max_side)
@@ -98,6 +115,7 @@ def markup_slide(
             "slide_size": [scores.width, scores.height],
             "thumbnail_size": [int(thumb.rgb.shape[1]), int(thumb.rgb.shape[0])],
             "n_tiles": int(len(scores.coords)),
+            "tile_source": source.kind,
             "context": list(scores.context),
             "classes": {n: int(c) for n, c in zip(classes.names, counts, strict=True)},
             "score_name": classes.score_name,
