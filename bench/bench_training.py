@@ -15,6 +15,7 @@ import resource
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -181,21 +182,25 @@ def end_to_end(cfg: Config, records, configuration: str, epochs: int, device: to
     loader = train_loader(
         records, CONFIGURATIONS[configuration], cfg, n_gen, pin_memory=device.type == "cuda"
     )
+    from mmdlm.train.fit import quiet_lightning
+
     clock = Clock()
-    trainer = L.Trainer(
-        max_epochs=epochs,
-        accelerator="gpu" if device.type == "cuda" else "cpu",
-        devices=1,
-        precision=cfg.train.precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        use_distributed_sampler=False,
-        callbacks=[clock],
-    )
-    trainer.fit(module, loader)
+    with quiet_lightning(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            accelerator="gpu" if device.type == "cuda" else "cpu",
+            devices=1,
+            precision=cfg.train.precision,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            limit_val_batches=0,
+            use_distributed_sampler=False,
+            callbacks=[clock],
+        )
+        trainer.fit(module, loader)
     return clock.n / (clock.t[-1] - clock.t[1])
 
 
