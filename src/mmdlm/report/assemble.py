@@ -45,22 +45,23 @@ def _read_json(path: Path) -> dict | None:
 def cohort_summary(run_dir: Path, endpoint_default: str = "DSS") -> dict[str, Any]:
     """Patients, events, follow-up, 5-year labels, modality coverage from RUN/manifest and the stores."""
     from mmdlm.cohort.manifest import load_manifest
+    from mmdlm.cohort.summary import endpoint_counts
 
     manifest = load_manifest(run_dir / "manifest")
     p = manifest.patients
     known = p["time"].notna() & p["event"].notna()
-    label = p["label_5y"]
+    counts = endpoint_counts(p, horizon=60.0)  # the same counts ingest's summary.json holds
     censored = p.loc[known & (p["event"] == 0), "time"]
     out: dict[str, Any] = {
-        "n_patients": int(known.sum()),
-        "events": int(p.loc[known, "event"].sum()),
+        "n_patients": counts["patients_with_endpoint"],
+        "events": counts["events"],
         "endpoint": manifest.endpoint or endpoint_default,
         "median_followup": _reverse_km_median(p.loc[known, "time"], p.loc[known, "event"]),
         "median_followup_censored": float(censored.median()) if len(censored) else None,
         "label_5y": {
-            "died": int((label == 1).sum()),
-            "survived": int((label == 0).sum()),
-            "excluded": int((known & label.isna()).sum()),
+            "died": counts["label_5y"]["dead_before_horizon_1"],
+            "survived": counts["label_5y"]["followed_past_horizon_0"],
+            "excluded": counts["label_5y"]["excluded_censored_before_horizon"],
         },
     }
     ids = set(p.loc[known, "patient_id"].astype(str))
