@@ -14,6 +14,7 @@ from mmdlm.slides import open_slide, read_tile, tile_geometry, tile_grid, tissue
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.grid import grid_coords
 from mmdlm.slides.tiff_writer import write_array_tiff
+from mmdlm.slides.tissue import slide_thumbnail
 
 
 def stained_fraction(tile: np.ndarray) -> float:
@@ -153,3 +154,18 @@ def test_pale_tissue_is_kept_next_to_dense_stain(tmp_path: Path) -> None:
     small = np.asarray(Image.fromarray(region).resize(mask.mask.shape[::-1], Image.Resampling.NEAREST))
     assert mask.mask[small].mean() > 0.9  # the pale tissue is tissue
     assert mask.mask[~small].mean() < 0.05  # the glass is not
+
+
+def test_thumbnail_from_a_finer_one_matches_a_fresh_decode(synthetic_slide: Path) -> None:
+    """The QC thumbnail is resized from the mask's thumbnail when that is at least as fine: same size and
+    scale as decoding the pyramid again, pixels within JPEG/resampling noise; a coarser one is not used."""
+    with open_slide(synthetic_slide) as slide:
+        fine = slide_thumbnail(slide, 2.0, 4096)
+        direct = slide_thumbnail(slide, 4.0, 4096)
+        reused = slide_thumbnail(slide, 4.0, 4096, finer=fine)
+        assert slide_thumbnail(slide, 2.0, 4096, finer=fine) is fine  # same size: no work at all
+        coarse = slide_thumbnail(slide, 8.0, 4096)
+        not_used = slide_thumbnail(slide, 4.0, 4096, finer=coarse)
+    assert reused.rgb.shape == direct.rgb.shape == (96, 128, 3) and reused.scale_x == direct.scale_x
+    assert np.abs(reused.rgb.astype(int) - direct.rgb).mean() < 2.0
+    np.testing.assert_array_equal(not_used.rgb, direct.rgb)

@@ -40,6 +40,10 @@ def tiled(
 def test_store_layout_matches_the_contract(tiled: tuple[Path, dict], cmu_slide: Path) -> None:
     out, summary = tiled
     assert summary["done"] == ["cmu", "syn"] and summary["counts"]["failed"] == 0
+    for entry in summary["per_slide"].values():  # where each slide's time went, within its total
+        steps = entry["step_seconds"]
+        assert set(steps) == {"mask", "tiles", "qc"} and all(v > 0 for v in steps.values())
+        assert sum(steps.values()) <= entry["seconds"] + 0.01
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "cmu.h5",
         "index.csv",

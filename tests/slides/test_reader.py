@@ -10,7 +10,7 @@ import pytest
 
 from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide
-from mmdlm.slides.reader import rgba_to_rgb
+from mmdlm.slides.reader import argb_to_rgb
 from mmdlm.slides.tiff_writer import write_array_tiff
 
 
@@ -28,10 +28,34 @@ def test_real_aperio_slide_geometry_and_mpp(cmu_slide: Path) -> None:
 
 
 def test_transparent_pixels_become_white() -> None:
-    rgba = np.zeros((2, 2, 4), np.uint8)
-    rgba[0, 0] = (10, 20, 30, 255)
-    rgb = rgba_to_rgb(rgba)
+    argb = np.zeros((2, 2), np.uint32)  # premultiplied ARGB, as openslide_read_region writes it
+    argb[0, 0] = 0xFF0A141E  # opaque (10, 20, 30)
+    argb[0, 1] = 0x80400000  # half transparent, premultiplied red 64 -> 64 + 127 on white
+    rgb = argb_to_rgb(argb)
     assert rgb[0, 0].tolist() == [10, 20, 30] and rgb[1, 1].tolist() == [255, 255, 255]
+    assert rgb[0, 1].tolist() == [191, 127, 127]
+
+
+@pytest.mark.parametrize(
+    "location, size",
+    [((1000, 1500), (448, 448)), ((2000, 2800), (448, 448)), ((-100, -50), (300, 200))],
+    ids=["inside", "past-the-edge", "before-the-origin"],
+)
+def test_direct_read_equals_openslide_python(cmu_slide: Path, location: tuple, size: tuple) -> None:
+    """The direct openslide_read_region path gives OpenSlide's own RGB where opaque and white where
+    transparent, the same as openslide-python's read_region composited onto white."""
+    with open_slide(cmu_slide) as slide:
+        assert slide._c_read_region is not None  # this openslide-python has the binding: the fast path runs
+        direct = slide.read_region(location, 0, size)
+        slide._c_read_region = None  # the public read_region path
+        public = slide.read_region(location, 0, size)
+    rgba = np.asarray(openslide.OpenSlide(str(cmu_slide)).read_region(location, 0, size))
+    opaque = rgba[..., 3] == 255
+    np.testing.assert_array_equal(direct, public)
+    np.testing.assert_array_equal(direct[opaque], rgba[..., :3][opaque])
+    assert (direct[rgba[..., 3] == 0] == 255).all()
+    if location[0] != 1000:
+        assert (~opaque).sum() > 1000  # the case really has transparent pixels
 
 
 def test_objective_power_gives_mpp_when_mpp_absent(tmp_path: Path, synthetic_rgb: np.ndarray) -> None:

@@ -35,13 +35,12 @@ def tissue_fractions(mask: TissueMask, coords: np.ndarray, level0_size: int) -> 
     that is tissue in `mask`."""
     coords = np.asarray(coords, dtype=np.int64).reshape(-1, 2)
     h, w = mask.mask.shape
-    integral = np.zeros((h + 1, w + 1), dtype=np.int64)
-    integral[1:, 1:] = mask.mask.astype(np.int64).cumsum(0).cumsum(1)
+    integral = mask.integral
     x0 = np.clip(np.round(coords[:, 0] * mask.scale_x).astype(np.int64), 0, w - 1)
     y0 = np.clip(np.round(coords[:, 1] * mask.scale_y).astype(np.int64), 0, h - 1)
     x1 = np.clip(np.round((coords[:, 0] + level0_size) * mask.scale_x).astype(np.int64), x0 + 1, w)
     y1 = np.clip(np.round((coords[:, 1] + level0_size) * mask.scale_y).astype(np.int64), y0 + 1, h)
-    total = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+    total = integral[y1, x1].astype(np.int64) - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
     return total / ((x1 - x0) * (y1 - y0))
 
 
@@ -61,9 +60,10 @@ def tile_grid(
     coords = grid_coords(*slide.dimensions, geometry.level0_size)
     if len(coords) == 0:
         return coords
-    keep = tissue_fractions(mask, coords, geometry.level0_size) >= tissue_fraction
+    fractions = tissue_fractions(mask, coords, geometry.level0_size)
+    keep = fractions >= tissue_fraction
     if tissue_fraction <= 0:
-        keep &= tissue_fractions(mask, coords, geometry.level0_size) > 0
+        keep &= fractions > 0
     return coords[keep]
 
 

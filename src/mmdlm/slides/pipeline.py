@@ -138,6 +138,7 @@ def tile_slide(
         "n_tiles": {},
         "n_blurred": {},
         "warnings": [],
+        "step_seconds": {},  # mask, tiles (read, filter, store), qc: where a tiled slide's time went
     }
     try:
         expected = {
@@ -168,6 +169,7 @@ def tile_slide(
                 f"slide {slide_id}: no tissue tiles at {k}" for k, v in n.items() if v == 0
             ]
     result["seconds"] = round(time.perf_counter() - t0, 3)
+    result["step_seconds"] = {k: round(v, 3) for k, v in result["step_seconds"].items()}
     return result
 
 
@@ -182,7 +184,10 @@ def _tile_into(
 ) -> None:
     mpp = slide.mpp
     geometries = [tile_geometry(slide, m, cfg.tile_size) for m in cfg.magnifications]
+    steps = result["step_seconds"]
+    t0 = time.perf_counter()
     mask = tissue_mask(slide, cfg)
+    steps["mask"] = time.perf_counter() - t0
     identity = SlideIdentity(
         slide_id=expected["slide_id"],
         patient_id=expected["patient_id"],
@@ -199,6 +204,7 @@ def _tile_into(
     )
     kept: list[tuple[np.ndarray, int]] = []
     with atomic_path(final) as tmp:
+        t0 = time.perf_counter()
         with TileStoreWriter(tmp, identity, cfg.compression) as writer:
             for geometry in geometries:
                 coords = tile_grid(
@@ -210,11 +216,18 @@ def _tile_into(
                 kept.append((kept_coords, geometry.level0_size))
                 result["n_tiles"][mag_label(geometry.magnification)] = len(kept_coords)
                 result["n_blurred"][mag_label(geometry.magnification)] = n_blurred
+        steps["tiles"] = time.perf_counter() - t0
         # the QC image lands first: a store under its final name always has its QC image
+        t0 = time.perf_counter()
         qc_thumb = slide_thumbnail(
-            slide, cfg.qc_mpp, cfg.qc_max_side, associated=cfg.use_associated_thumbnail
+            slide,
+            cfg.qc_mpp,
+            cfg.qc_max_side,
+            associated=cfg.use_associated_thumbnail,
+            finer=mask.thumbnail,  # usually at least as fine as the QC image: no second decode
         )
         write_qc(qc_path, qc_thumb, kept, cfg.qc_max_side)
+        steps["qc"] = time.perf_counter() - t0
 
 
 def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> dict[str, Any]:
@@ -389,6 +402,7 @@ def _summarise(
                 "n_tiles": r["n_tiles"],
                 "n_blurred": r.get("n_blurred", {}),
                 "seconds": r["seconds"],
+                "step_seconds": r.get("step_seconds", {}),
             }
             for r in results
         },

@@ -32,7 +32,7 @@ from mmdlm.slides.levels import TileGeometry
 FORMAT_VERSION = 1
 #: Version of the tile-selection code (mask, grid, filters, resampling); part of params_hash. Bump it with any
 #: change that alters which tiles are kept or their pixels, so existing stores become stale.
-ALGORITHM_VERSION = 4
+ALGORITHM_VERSION = 5
 INDEX_COLUMNS = ("slide_id", "patient_id", "magnification", "n_tiles", "path")
 #: Bytes hashed at each end of a slide file for its content hash.
 _HASH_BYTES = 1 << 20
@@ -130,9 +130,7 @@ class TileStoreWriter:
         tiles, coords = self._open[mag_key(magnification)]
         index = len(coords)
         if self._compression is None:  # one chunk per tile: write its bytes straight to the file
-            tiles.id.write_direct_chunk(
-                (index, 0, 0, 0), np.ascontiguousarray(tile, dtype=np.uint8).tobytes()
-            )
+            tiles.id.write_direct_chunk((index, 0, 0, 0), np.ascontiguousarray(tile, dtype=np.uint8))
         else:
             tiles[index] = tile
         coords.append((int(xy[0]), int(xy[1])))
