@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import openslide
 import pytest
+from PIL import Image
 
 from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide
@@ -47,11 +48,14 @@ def test_direct_read_equals_openslide_python(cmu_slide: Path, location: tuple, s
     with open_slide(cmu_slide) as slide:
         assert slide._c_read_region is not None  # this openslide-python has the binding: the fast path runs
         direct = slide.read_region(location, 0, size)
+        direct_reduced = [np.asarray(slide.read_region_image(location, 0, size, reduce=f)) for f in (2, 4)]
         slide._c_read_region = None  # the public read_region path
         public = slide.read_region(location, 0, size)
     rgba = np.asarray(openslide.OpenSlide(str(cmu_slide)).read_region(location, 0, size))
     opaque = rgba[..., 3] == 255
     np.testing.assert_array_equal(direct, public)
+    for f, reduced in zip((2, 4), direct_reduced, strict=True):  # = PIL's reduce of the full-size RGB
+        np.testing.assert_array_equal(reduced, np.asarray(Image.fromarray(public).reduce(f)))
     np.testing.assert_array_equal(direct[opaque], rgba[..., :3][opaque])
     assert (direct[rgba[..., 3] == 0] == 255).all()
     if location[0] != 1000:

@@ -70,13 +70,12 @@ def tile_grid(
 def read_tile_at(slide: SlideReader, xy: tuple[int, int] | np.ndarray, geometry: TileGeometry) -> np.ndarray:
     """The tile with level-0 top-left `xy` read as `geometry` says: uint8 [S, S, 3] RGB (area resampling)."""
     size = (geometry.read_size, geometry.read_size)
-    region = slide.read_region_image((int(xy[0]), int(xy[1])), geometry.level, size)
-    if geometry.needs_resize:
-        factor, rest = divmod(geometry.read_size, geometry.tile_size)
-        if rest == 0:
-            region = region.reduce(factor)  # box average over factor x factor blocks (= BOX resize, faster)
-        else:
-            region = region.resize((geometry.tile_size, geometry.tile_size), Image.Resampling.BOX)
+    factor, rest = divmod(geometry.read_size, geometry.tile_size)
+    # a whole factor: box average over factor x factor blocks (= BOX resize, faster), done by the reader
+    reduce = factor if rest == 0 else 1
+    region = slide.read_region_image((int(xy[0]), int(xy[1])), geometry.level, size, reduce=reduce)
+    if region.size != (geometry.tile_size, geometry.tile_size):
+        region = region.resize((geometry.tile_size, geometry.tile_size), Image.Resampling.BOX)
     return np.asarray(region)
 
 

@@ -76,14 +76,19 @@ def argb_to_rgb(argb: np.ndarray) -> np.ndarray:
     return np.minimum(np.stack(channels, axis=-1), 255).astype(np.uint8)
 
 
-def _argb_image(argb: np.ndarray) -> Image.Image:
-    """RGB PIL image of a premultiplied ARGB uint32 [h, w] buffer: one unpacking pass when every pixel is
-    opaque (the usual case inside a slide), compositing onto white otherwise."""
+def _argb_image(argb: np.ndarray, reduce: int = 1) -> Image.Image:
+    """RGB PIL image of a premultiplied ARGB uint32 [h, w] buffer, box-reduced by `reduce`. When every pixel
+    is opaque (the usual case inside a slide) the buffer is reduced in place of a copy and unpacked once at
+    the reduced size; otherwise it is composited onto white first."""
     h, w = argb.shape
-    if int(argb.min()) >= 0xFF000000:  # alpha is the top byte: all 255
-        rawmode = "BGRX" if sys.byteorder == "little" else "XRGB"
-        return Image.frombuffer("RGB", (w, h), argb, "raw", rawmode, 0, 1)  # decodes (copies) the buffer
-    return Image.fromarray(argb_to_rgb(argb))
+    if int(argb.min()) < 0xFF000000:  # alpha is the top byte: some pixel is not opaque
+        image = Image.fromarray(argb_to_rgb(argb))
+        return image.reduce(reduce) if reduce > 1 else image
+    rawmode = "BGRX" if sys.byteorder == "little" else "XRGB"
+    if reduce > 1:  # box-average the channels where they lie (no copy), then unpack the small image
+        small = Image.frombuffer("RGBX", (w, h), argb, "raw", "RGBX", 0, 1).reduce(reduce)
+        return Image.frombuffer("RGB", small.size, small.tobytes(), "raw", rawmode, 0, 1)
+    return Image.frombuffer("RGB", (w, h), argb, "raw", rawmode, 0, 1)  # decodes (copies) the buffer
 
 
 class SlideReader:
@@ -125,9 +130,12 @@ class SlideReader:
         """OpenSlide's format name (aperio, generic-tiff, ...)."""
         return self.properties.get(openslide.PROPERTY_NAME_VENDOR, "")
 
-    def read_region_image(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> Image.Image:
-        """RGB PIL image of `size` (w, h) at `level`, top-left at level-0 `location`; transparent pixels
-        (outside the scanned area) become white."""
+    def read_region_image(
+        self, location: tuple[int, int], level: int, size: tuple[int, int], reduce: int = 1
+    ) -> Image.Image:
+        """RGB PIL image of `size` (w, h) at `level`, top-left at level-0 `location`, box-averaged over
+        `reduce` x `reduce` blocks (PIL's reduce); transparent pixels (outside the scanned area) become
+        white."""
         x, y, level = int(location[0]), int(location[1]), int(level)
         w, h = int(size[0]), int(size[1])
         fast = self._c_read_region is not None and self._c_handle is not None and w > 0 and h > 0
@@ -135,13 +143,14 @@ class SlideReader:
             if fast:
                 argb = np.empty((h, w), dtype=np.uint32)
                 self._c_read_region(self._c_handle, argb.ctypes.data_as(POINTER(c_uint32)), x, y, level, w, h)
-                return _argb_image(argb)
+                return _argb_image(argb, reduce)
             region = self._osr.read_region((x, y), level, (w, h))
         except READ_ERRORS as exc:
             raise MmdlmError(f"cannot read slide region ({exc})", file=self.path) from None
         if region.getchannel("A").getextrema()[0] < 255:
             region = Image.alpha_composite(Image.new("RGBA", region.size, (255, 255, 255, 255)), region)
-        return region.convert("RGB")
+        region = region.convert("RGB")
+        return region.reduce(reduce) if reduce > 1 else region
 
     def read_region(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
         """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y)."""
