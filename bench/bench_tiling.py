@@ -262,7 +262,7 @@ def run(out_dir: Path) -> dict:
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         work = Path(tmp)
         if REAL_SLIDE.is_file():
-            figures["real_slide"] = bench_slide(REAL_SLIDE, work / "real", cfg, repeats=3, copies=8)
+            figures["real_slide"] = bench_slide(REAL_SLIDE, work / "real", cfg, repeats=5, copies=8)
         large = work / "large.tiff"
         t0 = time.perf_counter()
         write_pyramidal_tiff(
