@@ -69,13 +69,6 @@ def _associated_thumbnail(slide: SlideReader, downsample: float, size: tuple[int
     return Thumbnail(rgb, size[0] / width, size[1] / height)
 
 
-def _thumbnail_size(slide: SlideReader, mpp: float, max_side: int) -> tuple[float, int, int]:
-    """(downsample, width, height) of the thumbnail at about `mpp` um/px, longer side at most `max_side`."""
-    width, height = slide.dimensions
-    downsample = max(mpp / slide.mpp.x, max(width, height) / max_side, 1.0)
-    return downsample, max(1, round(width / downsample)), max(1, round(height / downsample))
-
-
 def slide_thumbnail(
     slide: SlideReader,
     mpp: float,
@@ -89,7 +82,8 @@ def slide_thumbnail(
     scanner's thumbnail stands in when the pyramid has no level within 2x of that scale; otherwise read in
     strips from the best level."""
     width, height = slide.dimensions
-    downsample, tw, th = _thumbnail_size(slide, mpp, max_side)
+    downsample = max(mpp / slide.mpp.x, max(width, height) / max_side, 1.0)
+    tw, th = max(1, round(width / downsample)), max(1, round(height / downsample))
     if finer is not None and finer.rgb.shape[1] >= tw and finer.rgb.shape[0] >= th:
         if finer.rgb.shape[:2] == (th, tw):
             return finer
