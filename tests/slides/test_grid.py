@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 from skimage.color import rgb2hsv
 
 from mmdlm.errors import MmdlmError
@@ -169,3 +169,41 @@ def test_thumbnail_from_a_finer_one_matches_a_fresh_decode(synthetic_slide: Path
     assert reused.rgb.shape == direct.rgb.shape == (96, 128, 3) and reused.scale_x == direct.scale_x
     assert np.abs(reused.rgb.astype(int) - direct.rgb).mean() < 2.0
     np.testing.assert_array_equal(not_used.rgb, direct.rgb)
+
+
+def test_qc_thumbnail_takes_the_scanners_thumbnail_as_it_is_when_close(cmu_slide: Path) -> None:
+    """'About qc_mpp': the Aperio thumbnail (a few % finer than 2 um/px) is used unresampled with slack,
+    resized to the exact target without; never past max_side."""
+    with open_slide(cmu_slide) as slide:
+        scanner = slide.associated_image("thumbnail")
+        exact = slide_thumbnail(slide, 2.0, 1024, associated=True)
+        close = slide_thumbnail(slide, 2.0, 1024, associated=True, slack=0.1)
+        capped = slide_thumbnail(slide, 2.0, 700, associated=True, slack=0.1)
+        width, height = slide.dimensions
+    assert exact.rgb.shape[:2] == (round(height / (2.0 / 0.499)), round(width / (2.0 / 0.499)))
+    assert close.rgb.shape[:2] == scanner.size[::-1] != exact.rgb.shape[:2]
+    np.testing.assert_array_equal(close.rgb, np.asarray(scanner))
+    assert close.scale_x == scanner.size[0] / width and close.scale_y == scanner.size[1] / height
+    assert max(capped.rgb.shape[:2]) == 700
+
+
+def test_blur_score_is_the_variance_of_scipys_laplacian(cmu_slide: Path) -> None:
+    """blur_score equals the variance of scipy.ndimage.laplace over interior pixels (green channel) on real
+    tiles; blurring a tile lowers it, a flat tile scores 0."""
+    from scipy import ndimage
+
+    from mmdlm.slides.tissue import blur_score
+
+    with open_slide(cmu_slide) as slide:
+        tiles = [read_tile(slide, xy, 10.0, 224) for xy in ((600, 900), (1200, 1500), (0, 0))]
+    for tile in tiles:
+        reference = np.var(ndimage.laplace(tile[..., 1].astype(np.float64))[1:-1, 1:-1])
+        assert blur_score(tile) == pytest.approx(reference, rel=1e-12, abs=1e-9)
+    sharp = tiles[1]
+    blurred = np.asarray(Image.fromarray(sharp).filter(ImageFilter.GaussianBlur(3)))
+    assert blur_score(sharp) > 100 > 5 * blur_score(blurred) > 0
+    assert blur_score(np.full((224, 224, 3), 200, np.uint8)) == 0.0
+    extreme = np.zeros((224, 224, 3), np.uint8)
+    extreme[::2, ::2] = 255  # the largest Laplacian magnitudes (+-1020) stay exact
+    reference = np.var(ndimage.laplace(extreme[..., 1].astype(float))[1:-1, 1:-1])
+    assert blur_score(extreme) == pytest.approx(reference, rel=1e-12)

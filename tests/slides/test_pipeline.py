@@ -17,7 +17,10 @@ from PIL import Image
 from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide, open_store, read_index, read_tile, tile_grid, tile_slides
 from mmdlm.slides.config import TilingConfig
+from mmdlm.slides.pipeline import QC_SLACK
+from mmdlm.slides.qc import COLOURS, qc_image
 from mmdlm.slides.store import content_hash, params_hash
+from mmdlm.slides.tissue import slide_thumbnail
 
 from .conftest import corrupt_tile_data
 
@@ -109,13 +112,29 @@ def test_stored_tiles_are_what_the_public_api_reads(tiled: tuple[Path, dict], cm
         assert store.geometry("10x")["level0_size"] == 192  # 96 px at ~1.0 um/px: 2x2 blocks of 0.499 um/px
 
 
-def test_qc_thumbnail_outlines_kept_tiles(tiled: tuple[Path, dict]) -> None:
+def test_qc_thumbnail_outlines_kept_tiles(tiled: tuple[Path, dict], cmu_slide: Path) -> None:
+    """The QC image outlines every kept tile in its magnification's colour (exact in the drawn image); the
+    JPEG written keeps those colours (4:4:4, quality 90) and the thumbnail's pixels within a few levels."""
     out, _ = tiled
-    img = np.asarray(Image.open(out / "qc" / "cmu.png").convert("RGB"))
-    assert img.shape[0] > img.shape[1] > 50  # portrait like the slide
-    green = (img[..., 0] == 0) & (img[..., 1] == 170) & (img[..., 2] == 0)  # 10x outline colour
-    blue = (img[..., 0] == 0) & (img[..., 1] == 90) & (img[..., 2] == 255)  # 5x outline colour
-    assert green.sum() > 100 and blue.sum() > 50
+    with open_slide(cmu_slide) as slide, open_store(out / "cmu.h5") as store:
+        thumb = slide_thumbnail(slide, CFG.qc_mpp, CFG.qc_max_side, associated=True, slack=QC_SLACK)
+        kept = [(store.coords(m), store.geometry(m)["level0_size"]) for m in store.magnifications]
+    drawn = np.asarray(qc_image(thumb, kept, CFG.qc_max_side)).astype(int)
+    written = np.asarray(Image.open(out / "qc" / "cmu.jpg"))
+    assert Image.open(out / "qc" / "cmu.jpg").format == "JPEG"
+    assert written.shape == drawn.shape and written.shape[0] > written.shape[1] > 50  # portrait, as the slide
+    assert np.abs(written - drawn).mean() < 3.0
+    for rank, (coords, _) in enumerate(kept):
+        colour = np.array(COLOURS[rank])
+        # every kept tile's top-left corner lies on an outline of its colour (or of a group drawn later)
+        on_top = np.isin(drawn @ [65536, 256, 1], [np.dot(c, [65536, 256, 1]) for c in COLOURS[rank:]])
+        for x, y in coords:
+            px, py = round(x * thumb.scale_x), round(y * thumb.scale_y)
+            assert on_top[max(0, py - 1) : py + 2, max(0, px - 1) : px + 2].any(), (rank, x, y)
+        # the JPEG keeps the outline colour where it was drawn
+        exact = (drawn == colour).all(axis=-1)
+        assert exact.sum() > 20 * len(coords)
+        assert np.median(np.abs(written[exact] - colour).max(axis=-1)) < 15
 
 
 def test_rerun_skips_fresh_and_redoes_stale(tmp_path: Path, cmu_slide: Path, synthetic_slide: Path) -> None:
@@ -143,6 +162,11 @@ def test_rerun_skips_fresh_and_redoes_stale(tmp_path: Path, cmu_slide: Path, syn
         fh.write(b"\0")
     redo2 = tile_slides(table, out, changed, seed=0, workers=1, progress=False)
     assert redo2["redone_stale"] == ["syn"] and redo2["skipped_fresh"] == ["cmu"]
+    # a store without its QC image (deleted, or an earlier version's PNG) is redone; the old PNG goes
+    (out / "qc" / "cmu.jpg").rename(out / "qc" / "cmu.png")
+    redo3 = tile_slides(table, out, changed, seed=0, workers=1, progress=False)
+    assert redo3["redone_stale"] == ["cmu"] and redo3["skipped_fresh"] == ["syn"]
+    assert sorted(p.name for p in (out / "qc").iterdir()) == ["cmu.jpg", "syn.jpg"]
 
 
 def test_cap_samples_with_the_seed(tmp_path: Path, synthetic_slide: Path) -> None:

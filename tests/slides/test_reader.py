@@ -62,6 +62,16 @@ def test_direct_read_equals_openslide_python(cmu_slide: Path, location: tuple, s
         assert (~opaque).sum() > 1000  # the case really has transparent pixels
 
 
+def test_associated_image_is_decoded_once_in_rgb(cmu_slide: Path) -> None:
+    """The scanner's thumbnail in RGB, decoded once per reader; an absent name is None."""
+    expected = np.asarray(openslide.OpenSlide(str(cmu_slide)).associated_images["thumbnail"])[..., :3]
+    with open_slide(cmu_slide) as slide:
+        thumb = slide.associated_image("thumbnail")
+        assert slide.associated_image("thumbnail") is thumb and slide.associated_image("no-such") is None
+    assert thumb.mode == "RGB" and expected.shape == (768, 574, 3)
+    np.testing.assert_array_equal(np.asarray(thumb), expected)
+
+
 def test_objective_power_gives_mpp_when_mpp_absent(tmp_path: Path, synthetic_rgb: np.ndarray) -> None:
     header = "Aperio Image Library v10.0.0\n512x512 (256x256) JPEG/RGB Q=75|AppMag = 20|Filename = x"
     path = write_array_tiff(

@@ -117,7 +117,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path, cmu_slid
     assert temporaries(out) == []
     index = read_index(out)
     assert len(index) == 3 * N_SLIDES and not index.duplicated(["slide_id", "magnification"]).any()
-    assert sorted(p.name for p in (out / "qc").iterdir()) == [f"s{i}.png" for i in range(N_SLIDES)]
+    assert sorted(p.name for p in (out / "qc").iterdir()) == [f"s{i}.jpg" for i in range(N_SLIDES)]
 
     # 3. identical to an uninterrupted run
     reference = tmp_path / "reference"

@@ -30,7 +30,7 @@ class TilingConfig(StrictModel):
     #: Use the scanner's associated thumbnail (when it covers the image finely enough) for the mask and QC
     #: images when the pyramid has no level within 2x of their scale, instead of decoding a much finer level.
     use_associated_thumbnail: bool = True
-    #: QC thumbnail (qc/<slide_id>.png): about qc_mpp um/px, longer side at most qc_max_side.
+    #: QC thumbnail (qc/<slide_id>.jpg): about qc_mpp um/px, longer side at most qc_max_side.
     qc_mpp: float = Field(2.0, gt=0)
     qc_max_side: int = Field(1024, ge=64)
     #: Pixels brighter than this (0-255 value, HSV V channel) with low saturation are background.

@@ -23,7 +23,7 @@ from mmdlm.errors import MmdlmError
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.grid import read_tile_at, tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
-from mmdlm.slides.qc import write_qc
+from mmdlm.slides.qc import LEGACY_SUFFIXES, qc_path, write_qc
 from mmdlm.slides.reader import SlideReader, open_slide
 from mmdlm.slides.store import (
     INDEX_COLUMNS,
@@ -38,6 +38,8 @@ from mmdlm.slides.tissue import blur_score, slide_thumbnail, tissue_mask
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
 LOCK_NAME = ".mmdlm.lock"
+#: The QC image is "about qc_mpp": a thumbnail up to this much larger (scanner's or mask's) is used as it is.
+QC_SLACK = 0.1
 #: Temporary names left by mmdlm.atomic: .<final>.tmp-<pid>-<hex>
 _TMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 
@@ -106,9 +108,13 @@ def _tile_magnification(
     return coords[np.asarray(kept_idx, dtype=np.int64)].reshape(-1, 2), n_blurred
 
 
-def _fresh_counts(final: Path, identity: dict[str, Any], cfg: TilingConfig) -> dict[str, int] | None:
-    """Tile counts of an existing store if it is complete and
-    matches `identity`; None if stale or unreadable."""
+def _fresh_counts(
+    final: Path, qc_image: Path, identity: dict[str, Any], cfg: TilingConfig
+) -> dict[str, int] | None:
+    """Tile counts of an existing store if it is complete, matches `identity` and has its QC image; None if
+    stale, unreadable or without its QC image (then the slide is redone)."""
+    if not qc_image.is_file():
+        return None
     try:
         with open_store(final) as store:
             attrs = store.identity
@@ -122,13 +128,14 @@ def _fresh_counts(final: Path, identity: dict[str, Any], cfg: TilingConfig) -> d
 def tile_slide(
     slide_id: str, patient_id: str, path: str | Path, out_dir: Path, cfg: TilingConfig, seed: int = 0
 ) -> dict[str, Any]:
-    """Tile one slide into out_dir/<slide_id>.h5 (+ qc/<slide_id>.png) unless a fresh store exists.
+    """Tile one slide into out_dir/<slide_id>.h5 (+ qc/<slide_id>.jpg) unless a fresh store exists.
 
     Returns {slide_id, status: done|fresh|redone|failed, reason, n_tiles: {'10x': n, ...}, warnings, seconds}.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     final = store_path(out_dir, slide_id)
+    qc_file = qc_path(out_dir, slide_id)
     result: dict[str, Any] = {
         "slide_id": slide_id,
         "patient_id": patient_id,
@@ -148,15 +155,16 @@ def tile_slide(
             "params_hash": params_hash(cfg, seed),
         }
         existed = final.exists()
-        counts = _fresh_counts(final, expected, cfg) if existed else None
+        counts = _fresh_counts(final, qc_file, expected, cfg) if existed else None
         if counts is not None:
             result.update(status="fresh", n_tiles=counts)
         else:
             if existed:  # stale: remove it now so no later stage can trust it, even if this slide now fails
                 final.unlink(missing_ok=True)
-                (out_dir / "qc" / f"{slide_id}.png").unlink(missing_ok=True)
+                for old in (qc_file, *(qc_file.with_suffix(suffix) for suffix in LEGACY_SUFFIXES)):
+                    old.unlink(missing_ok=True)
             with open_slide(path) as slide:
-                _tile_into(slide, final, out_dir / "qc" / f"{slide_id}.png", expected, cfg, seed, result)
+                _tile_into(slide, final, qc_file, expected, cfg, seed, result)
             result["status"] = "redone" if existed else "done"
     except (MmdlmError, OSError) as exc:
         result["reason"] = exc.one_line() if isinstance(exc, MmdlmError) else f"{path}: {exc}"
@@ -176,7 +184,7 @@ def tile_slide(
 def _tile_into(
     slide: SlideReader,
     final: Path,
-    qc_path: Path,
+    qc_file: Path,
     expected: dict[str, Any],
     cfg: TilingConfig,
     seed: int,
@@ -225,8 +233,9 @@ def _tile_into(
             cfg.qc_max_side,
             associated=cfg.use_associated_thumbnail,
             finer=mask.thumbnail,  # usually at least as fine as the QC image: no second decode
+            slack=QC_SLACK,
         )
-        write_qc(qc_path, qc_thumb, kept, cfg.qc_max_side)
+        write_qc(qc_file, qc_thumb, kept, cfg.qc_max_side)
         steps["qc"] = time.perf_counter() - t0
 
 

@@ -12,6 +12,16 @@ from mmdlm.slides.tissue import Thumbnail
 
 #: Outline colours per magnification rank (first configured magnification first).
 COLOURS = ((0, 170, 0), (0, 90, 255), (230, 120, 0), (200, 0, 200))
+#: QC images are JPEG at this quality with full-resolution chroma (4:4:4), so 1-2 px outlines keep their
+#: colour: about 3x smaller and 10x faster to write than PNG (0.003 s against 0.035 s for a 0.4 MP image).
+JPEG_QUALITY = 90
+#: Names a QC image had in earlier versions (removed when its slide is retiled).
+LEGACY_SUFFIXES = (".png",)
+
+
+def qc_path(out_dir: Path, slide_id: str) -> Path:
+    """Where a slide's QC image lives: out_dir/qc/<slide_id>.jpg."""
+    return Path(out_dir) / "qc" / f"{slide_id}.jpg"
 
 
 def qc_image(thumb: Thumbnail, tiles: list[tuple[np.ndarray, int]], max_side: int) -> Image.Image:
@@ -36,7 +46,7 @@ def qc_image(thumb: Thumbnail, tiles: list[tuple[np.ndarray, int]], max_side: in
 
 
 def write_qc(path: Path, thumb: Thumbnail, tiles: list[tuple[np.ndarray, int]], max_side: int) -> Path:
-    """Write the QC PNG atomically."""
+    """Write the QC image (JPEG, see JPEG_QUALITY) atomically."""
     with atomic_path(path) as tmp:
-        qc_image(thumb, tiles, max_side).save(tmp, format="PNG", compress_level=1)
+        qc_image(thumb, tiles, max_side).save(tmp, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
     return path

@@ -55,9 +55,18 @@ class TissueMask:
         return float(self.mask.mean()) if self.mask.size else 0.0
 
 
-def _associated_thumbnail(slide: SlideReader, downsample: float, size: tuple[int, int]) -> Thumbnail | None:
-    """The scanner's own whole-image thumbnail resized to `size`, if the slide has one that covers the image
-    (same aspect ratio within 1%) at least as finely as `downsample`."""
+def _close_enough(source: tuple[int, int], size: tuple[int, int], slack: float, max_side: int) -> bool:
+    """Whether an image of `source` (w, h) px may stand in for one of `size` unresampled: at least as large,
+    at most `slack` larger on each axis, and within `max_side`."""
+    fits = all(t <= s <= t * (1.0 + slack) for s, t in zip(source, size, strict=True))
+    return fits and max(source) <= max_side
+
+
+def _associated_thumbnail(
+    slide: SlideReader, downsample: float, size: tuple[int, int], slack: float = 0.0, max_side: int = 0
+) -> Thumbnail | None:
+    """The scanner's own whole-image thumbnail resized to `size` (as it is when `_close_enough`), if the
+    slide has one that covers the image (same aspect ratio within 1%) at least as finely as `downsample`."""
     image = slide.associated_image("thumbnail")
     if image is None:
         return None
@@ -65,6 +74,8 @@ def _associated_thumbnail(slide: SlideReader, downsample: float, size: tuple[int
     aw, ah = image.size
     if abs((aw / ah) / (width / height) - 1.0) > 0.01 or width / aw > downsample * (1.0 + 1e-6):
         return None
+    if _close_enough(image.size, size, slack, max_side):
+        return Thumbnail(np.asarray(image), aw / width, ah / height)
     rgb = np.asarray(image.resize(size, Image.Resampling.BOX))
     return Thumbnail(rgb, size[0] / width, size[1] / height)
 
@@ -76,16 +87,18 @@ def slide_thumbnail(
     *,
     associated: bool = False,
     finer: Thumbnail | None = None,
+    slack: float = 0.0,
 ) -> Thumbnail:
     """RGB thumbnail at about `mpp` um/px (longer side at most `max_side`); resized from `finer` when that
     thumbnail already has at least this resolution (no second decode); else, with `associated`, the
     scanner's thumbnail stands in when the pyramid has no level within 2x of that scale; otherwise read in
-    strips from the best level."""
+    strips from the best level. A `finer` or scanner thumbnail at most `slack` (a fraction) larger than the
+    target is used as it is, not resampled."""
     width, height = slide.dimensions
     downsample = max(mpp / slide.mpp.x, max(width, height) / max_side, 1.0)
     tw, th = max(1, round(width / downsample)), max(1, round(height / downsample))
     if finer is not None and finer.rgb.shape[1] >= tw and finer.rgb.shape[0] >= th:
-        if finer.rgb.shape[:2] == (th, tw):
+        if _close_enough((finer.rgb.shape[1], finer.rgb.shape[0]), (tw, th), slack, max_side):
             return finer
         rgb = np.asarray(Image.fromarray(finer.rgb).resize((tw, th), Image.Resampling.BOX))
         return Thumbnail(rgb, tw / width, th / height)
@@ -95,7 +108,7 @@ def slide_thumbnail(
     if (
         associated and lds * 2 < downsample
     ):  # no pyramid level near this scale: avoid decoding the whole slide
-        thumb = _associated_thumbnail(slide, downsample, (tw, th))
+        thumb = _associated_thumbnail(slide, downsample, (tw, th), slack, max_side)
         if thumb is not None:
             return thumb
     rows_per_strip = max(1, _STRIP_BYTES // max(1, 4 * lw))
@@ -165,9 +178,14 @@ def tissue_mask(slide: SlideReader, cfg: TilingConfig | None = None) -> TissueMa
 
 def blur_score(tile: np.ndarray) -> float:
     """Variance of the 3x3 Laplacian of the tile's green channel (0-255, interior pixels; green carries most
-    of the luminance): low means blurred or flat."""
-    g = tile[..., 1].astype(np.int32)
-    lap = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4 * g[1:-1, 1:-1]
-    lap = lap.ravel().astype(np.int64)
-    total = lap.sum()
-    return float((np.dot(lap, lap) - total * total / lap.size) / lap.size)
+    of the luminance): low means blurred or flat. Exact integer arithmetic (the Laplacian fits int16)."""
+    g = tile[..., 1].astype(np.int16)
+    lap = g[:-2, 1:-1] + g[2:, 1:-1]
+    lap += g[1:-1, :-2]
+    lap += g[1:-1, 2:]
+    lap -= 4 * g[1:-1, 1:-1]
+    flat = lap.ravel()
+    n = flat.size
+    total = int(flat.sum(dtype=np.int64))
+    squares = int(np.einsum("i,i->", flat, flat, dtype=np.int64))
+    return float((squares - total * total / n) / n)
