@@ -62,14 +62,19 @@ def test_direct_read_equals_openslide_python(cmu_slide: Path, location: tuple, s
         assert (~opaque).sum() > 1000  # the case really has transparent pixels
 
 
-def test_associated_image_is_decoded_once_in_rgb(cmu_slide: Path) -> None:
-    """The scanner's thumbnail in RGB, decoded once per reader; an absent name is None."""
+def test_associated_image_equals_openslide_python(cmu_slide: Path) -> None:
+    """The scanner's thumbnail decoded straight into a buffer is openslide-python's image in RGB, as is the
+    public-API fallback; decoded once per reader; an absent name is None."""
     expected = np.asarray(openslide.OpenSlide(str(cmu_slide)).associated_images["thumbnail"])[..., :3]
     with open_slide(cmu_slide) as slide:
-        thumb = slide.associated_image("thumbnail")
-        assert slide.associated_image("thumbnail") is thumb and slide.associated_image("no-such") is None
-    assert thumb.mode == "RGB" and expected.shape == (768, 574, 3)
-    np.testing.assert_array_equal(np.asarray(thumb), expected)
+        direct = slide.associated_image("thumbnail")
+        assert slide.associated_image("thumbnail") is direct and slide.associated_image("no-such") is None
+    with open_slide(cmu_slide) as slide:
+        slide._c_handle = None  # as without openslide-python's binding
+        fallback = slide.associated_image("thumbnail")
+    assert direct.mode == fallback.mode == "RGB" and expected.shape == (768, 574, 3)
+    np.testing.assert_array_equal(np.asarray(direct), expected)
+    np.testing.assert_array_equal(np.asarray(fallback), expected)
 
 
 def test_objective_power_gives_mpp_when_mpp_absent(tmp_path: Path, synthetic_rgb: np.ndarray) -> None:
