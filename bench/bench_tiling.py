@@ -1,7 +1,7 @@
 """Tiling benchmark: tiles/s of the tiling pipeline (one worker) beside the raw OpenSlide read of the same
 tiles (its ceiling; also the bare C decode), on the real Aperio slide and on a large synthetic pyramidal TIFF,
 with where the extra time goes (tile loop, mask, QC image, the floor of writing the store's bytes); tile-store
-random reads/s beside a raw pread of the same chunks; peak memory.
+random reads/s beside a raw pread of the same chunks; the tissue mask of a TCGA-sized thumbnail; peak memory.
 
     .venv/bin/python bench/bench_tiling.py [OUT_DIR]
 """
@@ -206,6 +206,39 @@ def bench_slide(path: Path, work: Path, cfg: TilingConfig, repeats: int = 3, cop
     }
 
 
+def mask_figures(shape: tuple[int, int] = (2500, 3125), repeats: int = 3) -> dict:
+    """Tissue mask of a TCGA-sized thumbnail (a 40x slide of about 100k x 80k px at mask_mpp = 8 um/px):
+    seconds for the whole mask, and for its closing beside skimage.morphology.closing (best of `repeats`)."""
+    from scipy import ndimage
+    from skimage import morphology
+
+    from mmdlm.slides.tissue import closing_disk, tissue_mask_from_rgb
+
+    rng = np.random.default_rng(0)
+    field = ndimage.zoom(rng.random((shape[0] // 25 + 1, shape[1] // 25 + 1)), 25, order=1)
+    tissue = field[: shape[0], : shape[1]] > 0.6
+    rgb = np.full((*shape, 3), 240, np.uint8)
+    texture = rng.integers(-25, 25, (int(tissue.sum()), 3))
+    rgb[tissue] = np.clip(np.array([200, 120, 170]) + texture, 0, 255).astype(np.uint8)
+    cfg = TilingConfig()
+    radius = round(cfg.closing_um / cfg.mask_mpp)
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return round(min(times), 3)
+
+    return {
+        "thumbnail_px": [shape[1], shape[0]],
+        "mask_seconds": best(lambda: tissue_mask_from_rgb(rgb, cfg.mask_mpp, cfg)),
+        "closing_seconds": best(lambda: closing_disk(tissue, radius)),
+        "skimage_closing_seconds": best(lambda: morphology.closing(tissue, morphology.disk(radius))),
+    }
+
+
 def store_reads(store: Path, magnification: float, work: Path) -> dict:
     """Random single-tile reads/s from the store (as a Dataset.__getitem__ does), beside a raw pread of the
     same chunks' bytes (the format's I/O ceiling), and the same reads from lzf/gzip copies."""
@@ -281,6 +314,7 @@ def run(out_dir: Path) -> dict:
         }
         figures["large_synthetic"].update(bench_slide(large, work / "large", cfg, repeats=9))
         figures["store_reads_10x"] = store_reads(work / "large" / "run0" / "bench0.h5", 10.0, work)
+    figures["mask_tcga_sized"] = mask_figures()
     figures["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     return figures
 

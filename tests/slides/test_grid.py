@@ -207,3 +207,28 @@ def test_blur_score_is_the_variance_of_scipys_laplacian(cmu_slide: Path) -> None
     extreme[::2, ::2] = 255  # the largest Laplacian magnitudes (+-1020) stay exact
     reference = np.var(ndimage.laplace(extreme[..., 1].astype(float))[1:-1, 1:-1])
     assert blur_score(extreme) == pytest.approx(reference, rel=1e-12)
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 5])
+def test_closing_disk_equals_skimage(cmu_slide: Path, radius: int) -> None:
+    """closing_disk gives skimage.morphology.closing(mask, disk(r)) exactly: on the real slide's saturation
+    mask, on speckled blobs, and on masks touching the border, empty or full."""
+    from scipy import ndimage
+    from skimage import morphology
+
+    from mmdlm.slides.tissue import closing_disk
+
+    with open_slide(cmu_slide) as slide:
+        thumb = slide_thumbnail(slide, 4.0, 4096, associated=True)
+    saturation = np.asarray(Image.fromarray(thumb.rgb).convert("HSV"))[..., 1]
+    rng = np.random.default_rng(radius)
+    blobs = ndimage.zoom(rng.random((30, 40)), 8, order=1) > 0.55
+    blobs ^= rng.random(blobs.shape) < 0.03
+    edge = np.zeros((30, 40), bool)
+    edge[0, :] = edge[:, -1] = True
+    edge[15, 3] = True
+    masks = [saturation > 25, blobs, edge, np.zeros((9, 7), bool), np.ones((9, 7), bool)]
+    for mask in masks:
+        expected = morphology.closing(mask, morphology.disk(radius)).astype(bool)
+        np.testing.assert_array_equal(closing_disk(mask, radius), expected)
+    assert not np.array_equal(closing_disk(blobs, radius), blobs)  # the cases really change
