@@ -73,10 +73,11 @@ def read_tile_at(slide: SlideReader, xy: tuple[int, int] | np.ndarray, geometry:
     factor, rest = divmod(geometry.read_size, geometry.tile_size)
     # a whole factor: box average over factor x factor blocks (= BOX resize, faster), done by the reader
     reduce = factor if rest == 0 else 1
-    region = slide.read_region_image((int(xy[0]), int(xy[1])), geometry.level, size, reduce=reduce)
-    if region.size != (geometry.tile_size, geometry.tile_size):
-        region = region.resize((geometry.tile_size, geometry.tile_size), Image.Resampling.BOX)
-    return np.asarray(region)
+    region = slide.read_region((int(xy[0]), int(xy[1])), geometry.level, size, reduce=reduce)
+    if region.shape[:2] != (geometry.tile_size, geometry.tile_size):
+        image = Image.fromarray(region).resize((geometry.tile_size, geometry.tile_size), Image.Resampling.BOX)
+        region = np.asarray(image)
+    return region
 
 
 def read_tile(

@@ -76,19 +76,19 @@ def argb_to_rgb(argb: np.ndarray) -> np.ndarray:
     return np.minimum(np.stack(channels, axis=-1), 255).astype(np.uint8)
 
 
-def _argb_image(argb: np.ndarray, reduce: int = 1) -> Image.Image:
-    """RGB PIL image of a premultiplied ARGB uint32 [h, w] buffer, box-reduced by `reduce`. When every pixel
-    is opaque (the usual case inside a slide) the buffer is reduced in place of a copy and unpacked once at
-    the reduced size; otherwise it is composited onto white first."""
+def _argb_rgb(argb: np.ndarray, reduce: int = 1) -> np.ndarray:
+    """RGB uint8 [h // reduce, w // reduce, 3] of a premultiplied ARGB uint32 [h, w] buffer, box-averaged
+    over `reduce` x `reduce` blocks (PIL's reduce). When every pixel is opaque (the usual case inside a slide)
+    the buffer is reduced where it lies and packed to RGB in one pass; otherwise composited onto white."""
     h, w = argb.shape
-    if int(argb.min()) < 0xFF000000:  # alpha is the top byte: some pixel is not opaque
-        image = Image.fromarray(argb_to_rgb(argb))
-        return image.reduce(reduce) if reduce > 1 else image
-    rawmode = "BGRX" if sys.byteorder == "little" else "XRGB"
-    if reduce > 1:  # box-average the channels where they lie (no copy), then unpack the small image
-        small = Image.frombuffer("RGBX", (w, h), argb, "raw", "RGBX", 0, 1).reduce(reduce)
-        return Image.frombuffer("RGB", small.size, small.tobytes(), "raw", rawmode, 0, 1)
-    return Image.frombuffer("RGB", (w, h), argb, "raw", rawmode, 0, 1)  # decodes (copies) the buffer
+    if int(argb.min()) < 0xFF000000 or sys.byteorder != "little":  # alpha is the top byte: not all opaque
+        rgb = argb_to_rgb(argb)
+        return np.asarray(Image.fromarray(rgb).reduce(reduce)) if reduce > 1 else rgb
+    # little-endian ARGB words are the bytes B, G, R, A: mapped as PIL "RGBX" (no copy), packed as "BGR"
+    image = Image.frombuffer("RGBX", (w, h), argb, "raw", "RGBX", 0, 1)
+    if reduce > 1:
+        image = image.reduce(reduce)
+    return np.frombuffer(image.tobytes("raw", "BGR"), np.uint8).reshape(image.height, image.width, 3)
 
 
 class SlideReader:
@@ -104,7 +104,7 @@ class SlideReader:
         self._associated: dict[str, Image.Image | None] = {}
         # openslide_read_region itself (openslide-python's ctypes binding and handle): regions are decoded
         # straight into a numpy buffer, skipping openslide-python's un-premultiply to RGBA that
-        # `read_region_image` would only undo. Absent in another openslide-python: the public call is used.
+        # `read_region` would only undo. Absent in another openslide-python: the public call is used.
         self._c_read_region = getattr(openslide.lowlevel, "_read_region", None)
         self._c_handle = getattr(osr, "_osr", None)
         self._mpp: SlideMpp | MmdlmError
@@ -130,12 +130,12 @@ class SlideReader:
         """OpenSlide's format name (aperio, generic-tiff, ...)."""
         return self.properties.get(openslide.PROPERTY_NAME_VENDOR, "")
 
-    def read_region_image(
+    def read_region(
         self, location: tuple[int, int], level: int, size: tuple[int, int], reduce: int = 1
-    ) -> Image.Image:
-        """RGB PIL image of `size` (w, h) at `level`, top-left at level-0 `location`, box-averaged over
-        `reduce` x `reduce` blocks (PIL's reduce); transparent pixels (outside the scanned area) become
-        white."""
+    ) -> np.ndarray:
+        """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y),
+        box-averaged over `reduce` x `reduce` blocks (PIL's reduce); transparent pixels (outside the scanned
+        area) become white."""
         x, y, level = int(location[0]), int(location[1]), int(level)
         w, h = int(size[0]), int(size[1])
         fast = self._c_read_region is not None and self._c_handle is not None and w > 0 and h > 0
@@ -143,18 +143,14 @@ class SlideReader:
             if fast:
                 argb = np.empty((h, w), dtype=np.uint32)
                 self._c_read_region(self._c_handle, argb.ctypes.data_as(POINTER(c_uint32)), x, y, level, w, h)
-                return _argb_image(argb, reduce)
+                return _argb_rgb(argb, reduce)
             region = self._osr.read_region((x, y), level, (w, h))
         except READ_ERRORS as exc:
             raise MmdlmError(f"cannot read slide region ({exc})", file=self.path) from None
         if region.getchannel("A").getextrema()[0] < 255:
             region = Image.alpha_composite(Image.new("RGBA", region.size, (255, 255, 255, 255)), region)
         region = region.convert("RGB")
-        return region.reduce(reduce) if reduce > 1 else region
-
-    def read_region(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
-        """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y)."""
-        return np.asarray(self.read_region_image(location, level, size))
+        return np.asarray(region.reduce(reduce) if reduce > 1 else region)
 
     def associated_image(self, name: str) -> Image.Image | None:
         """An associated image (thumbnail, label, macro) as RGB; None if the slide has none by that name.
@@ -179,7 +175,7 @@ class SlideReader:
         w, h = size(self._c_handle, name)
         argb = np.empty((h, w), dtype=np.uint32)
         read(self._c_handle, name, argb.ctypes.data_as(POINTER(c_uint32)))
-        return _argb_image(argb)
+        return Image.fromarray(_argb_rgb(argb))
 
     def close(self) -> None:
         """Release the OpenSlide handle."""
