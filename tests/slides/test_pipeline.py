@@ -17,8 +17,7 @@ from PIL import Image
 from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide, open_store, read_index, read_tile, tile_grid, tile_slides
 from mmdlm.slides.config import TilingConfig
-from mmdlm.slides.pipeline import QC_SLACK
-from mmdlm.slides.qc import COLOURS, qc_image
+from mmdlm.slides.qc import COLOURS, QC_SLACK, qc_image
 from mmdlm.slides.store import content_hash, params_hash
 from mmdlm.slides.tissue import slide_thumbnail
 

@@ -23,7 +23,7 @@ from mmdlm.errors import MmdlmError
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.grid import read_tile_at, tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
-from mmdlm.slides.qc import LEGACY_SUFFIXES, qc_path, write_qc
+from mmdlm.slides.qc import LEGACY_SUFFIXES, QC_SLACK, qc_path, write_qc
 from mmdlm.slides.reader import SlideReader, open_slide
 from mmdlm.slides.store import (
     INDEX_COLUMNS,
@@ -38,8 +38,6 @@ from mmdlm.slides.tissue import blur_score, slide_thumbnail, tissue_mask
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
 LOCK_NAME = ".mmdlm.lock"
-#: The QC image is "about qc_mpp": a thumbnail up to this much larger (scanner's or mask's) is used as it is.
-QC_SLACK = 0.1
 #: Temporary names left by mmdlm.atomic: .<final>.tmp-<pid>-<hex>
 _TMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 

@@ -15,6 +15,8 @@ COLOURS = ((0, 170, 0), (0, 90, 255), (230, 120, 0), (200, 0, 200))
 #: QC images are JPEG at this quality with full-resolution chroma (4:4:4), so 1-2 px outlines keep their
 #: colour: about 3x smaller and 10x faster to write than PNG (0.003 s against 0.035 s for a 0.4 MP image).
 JPEG_QUALITY = 90
+#: The QC image is "about qc_mpp": a thumbnail up to this much larger (scanner's or mask's) is used as it is.
+QC_SLACK = 0.1
 #: Names a QC image had in earlier versions (removed when its slide is retiled).
 LEGACY_SUFFIXES = (".png",)
 
