@@ -11,7 +11,7 @@ from PIL import Image
 
 from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide
-from mmdlm.slides.reader import argb_to_rgb
+from mmdlm.slides.reader import SlideReader, argb_to_rgb, rgb_from_argb
 from mmdlm.slides.tiff_writer import write_array_tiff
 
 
@@ -60,6 +60,26 @@ def test_direct_read_equals_openslide_python(cmu_slide: Path, location: tuple, s
     assert (direct[rgba[..., 3] == 0] == 255).all()
     if location[0] != 1000:
         assert (~opaque).sum() > 1000  # the case really has transparent pixels
+
+
+def test_read_argb_is_openslides_buffer(cmu_slide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_argb hands out OpenSlide's premultiplied ARGB: opaque inside the slide, with openslide-python's
+    RGB, transparent (0) outside it; rgb_from_argb of it is read_region; without the binding, clear error."""
+    location, size = (2000, 2800), (448, 300)  # runs past the slide's right and bottom edges
+    with open_slide(cmu_slide) as slide:
+        assert slide.reads_argb
+        argb = slide.read_argb(location, 0, size)
+        region = slide.read_region(location, 0, size, reduce=2)
+        monkeypatch.setattr(SlideReader, "reads_argb", property(lambda self: False))
+        with pytest.raises(MmdlmError, match="CMU-1-Small-Region.svs"):
+            slide.read_argb(location, 0, size)
+    rgba = np.asarray(openslide.OpenSlide(str(cmu_slide)).read_region(location, 0, size))
+    assert argb.shape == (300, 448) and argb.dtype == np.uint32
+    opaque = rgba[..., 3] == 255
+    assert ((argb >> 24) == 255).sum() == opaque.sum() and (argb[~opaque] == 0).all()
+    for shift, channel in ((16, 0), (8, 1), (0, 2)):
+        np.testing.assert_array_equal((argb[opaque] >> shift) & 0xFF, rgba[..., channel][opaque])
+    np.testing.assert_array_equal(rgb_from_argb(argb, 2), region)
 
 
 def test_associated_image_equals_openslide_python(cmu_slide: Path) -> None:

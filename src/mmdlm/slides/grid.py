@@ -67,17 +67,27 @@ def tile_grid(
     return coords[keep]
 
 
-def read_tile_at(slide: SlideReader, xy: tuple[int, int] | np.ndarray, geometry: TileGeometry) -> np.ndarray:
-    """The tile with level-0 top-left `xy` read as `geometry` says: uint8 [S, S, 3] RGB (area resampling)."""
-    size = (geometry.read_size, geometry.read_size)
+def region_reduce(geometry: TileGeometry) -> int:
+    """The whole factor by which a region read for `geometry` is box-averaged (PIL reduce, done by the reader;
+    faster than a BOX resize and equal to it), or 1 when the tile needs a fractional resize instead."""
     factor, rest = divmod(geometry.read_size, geometry.tile_size)
-    # a whole factor: box average over factor x factor blocks (= BOX resize, faster), done by the reader
-    reduce = factor if rest == 0 else 1
-    region = slide.read_region((int(xy[0]), int(xy[1])), geometry.level, size, reduce=reduce)
+    return factor if rest == 0 else 1
+
+
+def finish_tile(region: np.ndarray, geometry: TileGeometry) -> np.ndarray:
+    """The tile from a region read for `geometry` and already reduced by `region_reduce(geometry)`: resized
+    (area resampling) to tile_size when it is not that size yet."""
     if region.shape[:2] != (geometry.tile_size, geometry.tile_size):
         image = Image.fromarray(region).resize((geometry.tile_size, geometry.tile_size), Image.Resampling.BOX)
         region = np.asarray(image)
     return region
+
+
+def read_tile_at(slide: SlideReader, xy: tuple[int, int] | np.ndarray, geometry: TileGeometry) -> np.ndarray:
+    """The tile with level-0 top-left `xy` read as `geometry` says: uint8 [S, S, 3] RGB (area resampling)."""
+    size = (geometry.read_size, geometry.read_size)
+    region = slide.read_region((int(xy[0]), int(xy[1])), geometry.level, size, reduce=region_reduce(geometry))
+    return finish_tile(region, geometry)
 
 
 def read_tile(

@@ -23,6 +23,7 @@ from mmdlm.errors import MmdlmError
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.grid import read_tile_at, tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
+from mmdlm.slides.mosaic import ReadGroup, iter_group_tiles, read_groups
 from mmdlm.slides.qc import LEGACY_SUFFIXES, QC_SLACK, qc_path, write_qc
 from mmdlm.slides.reader import SlideReader, open_slide
 from mmdlm.slides.store import (
@@ -66,7 +67,11 @@ def _sample_order(n: int, cap: int | None, seed: int, slide_id: str, magnificati
     return rng.permutation(n)
 
 
-def _tile_magnification(
+def _blurred(tile: np.ndarray, cfg: TilingConfig) -> bool:
+    return cfg.blur_threshold > 0 and blur_score(tile) < cfg.blur_threshold
+
+
+def _tile_sampled(
     slide: SlideReader,
     geometry: TileGeometry,
     coords: np.ndarray,
@@ -75,35 +80,52 @@ def _tile_magnification(
     seed: int,
     slide_id: str,
 ) -> tuple[np.ndarray, int]:
-    """Read, filter and write one magnification's tiles (row-major);
-    returns (kept coords, tiles dropped as blurred)."""
-    cap = cfg.max_tiles_per_slide
-    sampled = cap is not None and cap < len(coords)
-    order = _sample_order(len(coords), cap, seed, slide_id, geometry.magnification)
+    """Read tiles in the seeded order until `max_tiles_per_slide` pass the blur filter; write them row-major.
+    Returns (kept coords, tiles dropped as blurred)."""
+    cap = int(cfg.max_tiles_per_slide or len(coords))
     m = geometry.magnification
-    writer.add_magnification(geometry, capacity=min(len(coords), cap) if sampled else len(coords))
-    kept: list[tuple[int, np.ndarray]] = []  # only buffered when sampling (at most `cap` tiles)
-    kept_idx: list[int] = []
+    writer.add_magnification(geometry, capacity=cap)
+    kept: list[tuple[int, np.ndarray]] = []
     n_blurred = 0
-    for i in order:
+    for i in _sample_order(len(coords), cap, seed, slide_id, m):
         tile = read_tile_at(slide, coords[i], geometry)
-        if cfg.blur_threshold > 0 and blur_score(tile) < cfg.blur_threshold:
+        if _blurred(tile, cfg):
             n_blurred += 1
-            continue
-        kept_idx.append(int(i))
-        if not sampled:
-            writer.put(m, tile, coords[i])
             continue
         kept.append((int(i), tile))
         if len(kept) == cap:
             break
-    if sampled:  # store row-major like the uncapped case
-        kept.sort(key=lambda item: item[0])
-        kept_idx = [i for i, _ in kept]
-        for i, tile in kept:
-            writer.put(m, tile, coords[i])
+    kept.sort(key=lambda item: item[0])  # store row-major like the uncapped case
+    for i, tile in kept:
+        writer.put(m, tile, coords[i])
     writer.finish(m)
-    return coords[np.asarray(kept_idx, dtype=np.int64)].reshape(-1, 2), n_blurred
+    return coords[np.asarray([i for i, _ in kept], dtype=np.int64)].reshape(-1, 2), n_blurred
+
+
+def _tile_group(
+    slide: SlideReader,
+    group: ReadGroup,
+    coords: dict[float, np.ndarray],
+    writer: TileStoreWriter,
+    cfg: TilingConfig,
+) -> dict[float, tuple[np.ndarray, int]]:
+    """Read, filter and write all tiles of a read group (row-major per magnification);
+    per magnification (kept coords, tiles dropped as blurred)."""
+    kept: dict[float, list[np.ndarray]] = {}
+    n_blurred: dict[float, int] = {}
+    for geometry in group.geometries:
+        writer.add_magnification(geometry, capacity=len(coords[geometry.magnification]))
+        kept[geometry.magnification], n_blurred[geometry.magnification] = [], 0
+    for geometry, xy, tile in iter_group_tiles(slide, group, coords):
+        m = geometry.magnification
+        if _blurred(tile, cfg):
+            n_blurred[m] += 1
+            continue
+        writer.put(m, tile, xy)
+        kept[m].append(xy)
+    for m in kept:
+        writer.finish(m)
+    return {m: (np.asarray(xy, dtype=np.int64).reshape(-1, 2), n_blurred[m]) for m, xy in kept.items()}
 
 
 def _fresh_counts(
@@ -208,20 +230,29 @@ def _tile_into(
         params_hash=expected["params_hash"],
         params_json=cfg.model_dump_json(exclude={"workers"}),
     )
-    kept: list[tuple[np.ndarray, int]] = []
+    coords = {
+        g.magnification: tile_grid(slide, g.magnification, cfg.tile_size, cfg.tissue_fraction, mask=mask)
+        for g in geometries
+    }
+    cap = cfg.max_tiles_per_slide
+    sampled = [g for g in geometries if cap is not None and cap < len(coords[g.magnification])]
+    outcome: dict[float, tuple[np.ndarray, int]] = {}
     with atomic_path(final) as tmp:
         t0 = time.perf_counter()
         with TileStoreWriter(tmp, identity, cfg.compression) as writer:
-            for geometry in geometries:
-                coords = tile_grid(
-                    slide, geometry.magnification, cfg.tile_size, cfg.tissue_fraction, mask=mask
+            for geometry in sampled:
+                outcome[geometry.magnification] = _tile_sampled(
+                    slide, geometry, coords[geometry.magnification], writer, cfg, seed, expected["slide_id"]
                 )
-                kept_coords, n_blurred = _tile_magnification(
-                    slide, geometry, coords, writer, cfg, seed, expected["slide_id"]
-                )
-                kept.append((kept_coords, geometry.level0_size))
-                result["n_tiles"][mag_label(geometry.magnification)] = len(kept_coords)
-                result["n_blurred"][mag_label(geometry.magnification)] = n_blurred
+            # the others in read groups: magnifications read from the same level share their decoded regions
+            for group in read_groups([g for g in geometries if g not in sampled], share=slide.reads_argb):
+                outcome.update(_tile_group(slide, group, coords, writer, cfg))
+        kept = []
+        for geometry in geometries:
+            kept_coords, n_blurred = outcome[geometry.magnification]
+            kept.append((kept_coords, geometry.level0_size))
+            result["n_tiles"][mag_label(geometry.magnification)] = len(kept_coords)
+            result["n_blurred"][mag_label(geometry.magnification)] = n_blurred
         steps["tiles"] = time.perf_counter() - t0
         # the QC image lands first: a store under its final name always has its QC image
         t0 = time.perf_counter()

@@ -76,7 +76,7 @@ def argb_to_rgb(argb: np.ndarray) -> np.ndarray:
     return np.minimum(np.stack(channels, axis=-1), 255).astype(np.uint8)
 
 
-def _argb_rgb(argb: np.ndarray, reduce: int = 1) -> np.ndarray:
+def rgb_from_argb(argb: np.ndarray, reduce: int = 1) -> np.ndarray:
     """RGB uint8 [h // reduce, w // reduce, 3] of a premultiplied ARGB uint32 [h, w] buffer, box-averaged
     over `reduce` x `reduce` blocks (PIL's reduce). When every pixel is opaque (the usual case inside a slide)
     the buffer is reduced where it lies and packed to RGB in one pass; otherwise composited onto white."""
@@ -130,21 +130,38 @@ class SlideReader:
         """OpenSlide's format name (aperio, generic-tiff, ...)."""
         return self.properties.get(openslide.PROPERTY_NAME_VENDOR, "")
 
+    @property
+    def reads_argb(self) -> bool:
+        """True when `read_argb` can hand out OpenSlide's own premultiplied ARGB buffers (openslide-python's
+        ctypes binding is present)."""
+        return self._c_read_region is not None and self._c_handle is not None
+
+    def read_argb(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
+        """OpenSlide's premultiplied ARGB uint32 [h, w] of `size` (w, h) at `level`, top-left at level-0
+        `location`, exactly as decoded; `rgb_from_argb` makes RGB of it. Needs `reads_argb`."""
+        if not self.reads_argb:
+            raise MmdlmError("this openslide-python has no raw region read", file=self.path)
+        x, y, level = int(location[0]), int(location[1]), int(level)
+        w, h = int(size[0]), int(size[1])
+        argb = np.empty((h, w), dtype=np.uint32)
+        if w > 0 and h > 0:
+            try:
+                self._c_read_region(self._c_handle, argb.ctypes.data_as(POINTER(c_uint32)), x, y, level, w, h)
+            except READ_ERRORS as exc:
+                raise MmdlmError(f"cannot read slide region ({exc})", file=self.path) from None
+        return argb
+
     def read_region(
         self, location: tuple[int, int], level: int, size: tuple[int, int], reduce: int = 1
     ) -> np.ndarray:
         """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y),
         box-averaged over `reduce` x `reduce` blocks (PIL's reduce); transparent pixels (outside the scanned
         area) become white."""
+        if self.reads_argb and size[0] > 0 and size[1] > 0:
+            return rgb_from_argb(self.read_argb(location, level, size), reduce)
         x, y, level = int(location[0]), int(location[1]), int(level)
-        w, h = int(size[0]), int(size[1])
-        fast = self._c_read_region is not None and self._c_handle is not None and w > 0 and h > 0
         try:
-            if fast:
-                argb = np.empty((h, w), dtype=np.uint32)
-                self._c_read_region(self._c_handle, argb.ctypes.data_as(POINTER(c_uint32)), x, y, level, w, h)
-                return _argb_rgb(argb, reduce)
-            region = self._osr.read_region((x, y), level, (w, h))
+            region = self._osr.read_region((x, y), level, (int(size[0]), int(size[1])))
         except READ_ERRORS as exc:
             raise MmdlmError(f"cannot read slide region ({exc})", file=self.path) from None
         if region.getchannel("A").getextrema()[0] < 255:
@@ -175,7 +192,7 @@ class SlideReader:
         w, h = size(self._c_handle, name)
         argb = np.empty((h, w), dtype=np.uint32)
         read(self._c_handle, name, argb.ctypes.data_as(POINTER(c_uint32)))
-        return Image.fromarray(_argb_rgb(argb))
+        return Image.fromarray(rgb_from_argb(argb))
 
     def close(self) -> None:
         """Release the OpenSlide handle."""
