@@ -209,6 +209,26 @@ def test_blur_score_is_the_variance_of_scipys_laplacian(cmu_slide: Path) -> None
     assert blur_score(extreme) == pytest.approx(reference, rel=1e-12)
 
 
+def test_is_blurred_decides_as_the_full_score(cmu_slide: Path) -> None:
+    """is_blurred(tile, t) == (blur_score(tile) < t) on real tiles at thresholds around each tile's score,
+    including tiles whose top quarter is flat but whose rest is not, and whose top quarter settles it."""
+    from mmdlm.slides.tissue import blur_score, is_blurred
+
+    with open_slide(cmu_slide) as slide:
+        tiles = [read_tile(slide, xy, 10.0, 224) for xy in ((600, 900), (1200, 1500), (0, 0), (1800, 2400))]
+    flat_top = tiles[1].copy()
+    flat_top[:100] = 200  # the shortcut cannot settle it: the full score decides
+    textured_top = np.full_like(tiles[1], 200)
+    textured_top[:60] = tiles[1][:60]  # all the texture in the top quarter
+    blurred = np.asarray(Image.fromarray(tiles[1]).filter(ImageFilter.GaussianBlur(3)))
+    for tile in [*tiles, flat_top, textured_top, blurred, tiles[1][:5], tiles[1][:, :7]]:
+        score = blur_score(tile)
+        for t in (0.0, 1.0, 5.0, score * 0.2, score * 0.99, score, score * 1.01, score * 4.0, 1e6):
+            assert is_blurred(tile, t) == (score < t), (tile.shape, score, t)
+    quarter = blur_score(textured_top[:58]) * 56 / 222
+    assert blur_score(textured_top) > quarter > 5.0  # the case the shortcut settles
+
+
 @pytest.mark.parametrize("radius", [1, 2, 3, 5])
 def test_closing_disk_equals_skimage(cmu_slide: Path, radius: int) -> None:
     """closing_disk gives skimage.morphology.closing(mask, disk(r)) exactly: on the real slide's saturation

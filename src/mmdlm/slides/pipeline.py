@@ -35,7 +35,7 @@ from mmdlm.slides.store import (
     params_hash,
     store_path,
 )
-from mmdlm.slides.tissue import blur_score, slide_thumbnail, tissue_mask
+from mmdlm.slides.tissue import is_blurred, slide_thumbnail, tissue_mask
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
 LOCK_NAME = ".mmdlm.lock"
@@ -68,7 +68,7 @@ def _sample_order(n: int, cap: int | None, seed: int, slide_id: str, magnificati
 
 
 def _blurred(tile: np.ndarray, cfg: TilingConfig) -> bool:
-    return cfg.blur_threshold > 0 and blur_score(tile) < cfg.blur_threshold
+    return is_blurred(tile, cfg.blur_threshold)
 
 
 def _tile_sampled(
