@@ -1,12 +1,14 @@
 """Reading several magnifications' tiles with each pyramid-level pixel decoded once.
 
-When two magnifications read the same pyramid level (10x and 5x both read level 0 of a 20x slide, or
-level 1 of a 40x slide with downsamples 1, 4, 16), a coarse tile's region is exactly k x k regions of the fine
-grid: the grids share the origin and the coarse stride is k fine strides. Reading each magnification's tiles
-on its own decodes those pixels twice; here the coarse region is assembled from the fine regions already read
-in the same band of rows (missing pieces are read), then reduced as usual. OpenSlide paints whole level
-coordinates as plain copies, so the assembled region is the region a single read gives, bit for bit (tested),
-and so are the tiles.
+When two magnifications read the same pyramid level at whole level coordinates (10x and 5x both read level
+0 of a single-level 20x slide, or level 1 of a 40x pyramid whose downsamples are exactly 1, 4, 16), a coarse
+tile's region is exactly k x k regions of the fine grid: the grids share the origin and the coarse stride is
+k fine strides. Reading each magnification's tiles on its own decodes those pixels twice; here each piece is
+decoded once, for the fine tile, and the coarse tile is built from the pieces of its band of rows (missing
+ones are read): each piece box-averaged on its own and placed side by side when no averaging block
+straddles two pieces, else the full region assembled and reduced. OpenSlide paints whole level coordinates
+as plain copies, so the tiles are those a single read of each region gives, bit for bit (tested).
+Fractional level coordinates (Aperio's downsample 4.0003) are interpolated by OpenSlide and never shared.
 
     for geometry, xy, tile in iter_group_tiles(slide, group, coords):   # store order per magnification
         ...
