@@ -67,10 +67,6 @@ def _sample_order(n: int, cap: int | None, seed: int, slide_id: str, magnificati
     return rng.permutation(n)
 
 
-def _blurred(tile: np.ndarray, cfg: TilingConfig) -> bool:
-    return is_blurred(tile, cfg.blur_threshold)
-
-
 def _tile_sampled(
     slide: SlideReader,
     geometry: TileGeometry,
@@ -89,7 +85,7 @@ def _tile_sampled(
     n_blurred = 0
     for i in _sample_order(len(coords), cap, seed, slide_id, m):
         tile = read_tile_at(slide, coords[i], geometry)
-        if _blurred(tile, cfg):
+        if is_blurred(tile, cfg.blur_threshold):
             n_blurred += 1
             continue
         kept.append((int(i), tile))
@@ -118,7 +114,7 @@ def _tile_group(
         kept[geometry.magnification], n_blurred[geometry.magnification] = [], 0
     for geometry, xy, tile in iter_group_tiles(slide, group, coords):
         m = geometry.magnification
-        if _blurred(tile, cfg):
+        if is_blurred(tile, cfg.blur_threshold):
             n_blurred[m] += 1
             continue
         writer.put(m, tile, xy)
