@@ -34,6 +34,14 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+def free_space(folder: str | Path) -> str:
+    """The free space on `folder`'s file system, for write-error messages (e.g. "212 MB free")."""
+    try:
+        return f"{shutil.disk_usage(folder).free / 2**20:.0f} MB free"
+    except OSError:
+        return "free space unknown"
+
+
 def write_text_atomic(final: str | Path, text: str) -> Path:
     """Write text to `final` atomically."""
     with atomic_path(final) as tmp:

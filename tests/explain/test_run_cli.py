@@ -22,8 +22,9 @@ CONF = "histo_radiology_genomics"
 
 
 @pytest.fixture(scope="module")
-def run_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("run")
+def run_dir(shared_data: Path, module_dir: Path) -> Path:
+    run = module_dir / "run"
+    run.mkdir()
     cfg = Config.model_validate({
         "tiling": {"tile_size": 32, "max_tiles_per_slide": 6, "workers": 1},
         "data": {"image_size": 32},

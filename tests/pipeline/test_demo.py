@@ -71,11 +71,11 @@ SECTIONS = (
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
+def demo_run(module_dir):
     """One tiny demo run shared by the tests of this module: (run folder, config path, stdout lines)."""
     from mmdlm.cli.app import main
 
-    root = tmp_path_factory.mktemp("demo")
+    root = module_dir
     cfg = root / "tiny.yaml"
     cfg.write_text(TINY)
     run = root / "run"

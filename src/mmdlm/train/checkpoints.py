@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from mmdlm.atomic import atomic_path
+from mmdlm.atomic import atomic_path, free_space
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import MODALITIES
 from mmdlm.model.fusion import MultimodalNet
@@ -26,10 +26,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                torch.save(checkpoint, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            try:
+                with open(tmp, "wb") as fh:
+                    torch.save(checkpoint, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except (OSError, RuntimeError) as exc:  # torch reports a full disk as "unexpected pos"
+                reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__
+                message = f"could not write the checkpoint ({reason}; {free_space(path.parent)} on its disk)"
+                raise MmdlmError(message, file=path) from exc
 
     def load_checkpoint(
         self, path, map_location: Any | None = None, weights_only: bool | None = None

@@ -1,0 +1,53 @@
+"""Checkpoint writing on a full disk: a one-line error naming the file, and nothing left behind."""
+
+from __future__ import annotations
+
+import errno
+import io
+from pathlib import Path
+
+import pytest
+import torch
+
+from mmdlm.errors import MmdlmError
+from mmdlm.train import checkpoints
+from mmdlm.train.checkpoints import AtomicCheckpointIO, read_checkpoint
+
+
+class _FullDisk(io.FileIO):
+    """A file that accepts `room` bytes, then fails as a full disk does (ENOSPC)."""
+
+    room = 4096
+
+    def write(self, data) -> int:
+        if self.tell() + len(memoryview(data)) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+def _state() -> dict:
+    torch.manual_seed(0)
+    return {"state_dict": {"w": torch.randn(256, 256)}, "epoch": 1}
+
+
+def test_checkpoint_fits_and_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "stage" / "model.ckpt"
+    AtomicCheckpointIO().save_checkpoint(_state(), path)
+    assert torch.equal(read_checkpoint(path)["state_dict"]["w"], _state()["state_dict"]["w"])
+    assert [p.name for p in path.parent.iterdir()] == ["model.ckpt"]
+
+
+def test_full_disk_is_a_clear_error_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(p, mode):
+        return _FullDisk(p, mode.replace("b", ""))
+
+    monkeypatch.setattr(checkpoints, "open", full_disk, raising=False)
+    path = tmp_path / "stage" / "model.ckpt"
+    with pytest.raises(MmdlmError) as err:
+        AtomicCheckpointIO().save_checkpoint(_state(), path)
+    msg = str(err.value)
+    assert msg.startswith(f"file {path}: could not write the checkpoint (")
+    assert " MB free on its disk)" in msg
+    assert list(path.parent.iterdir()) == []  # neither model.ckpt nor its temporary sibling
