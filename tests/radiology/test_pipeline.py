@@ -251,5 +251,5 @@ def test_unsafe_patient_id_is_refused(tmp_path: Path) -> None:
     from mmdlm.errors import MmdlmError
 
     table = pd.DataFrame([{"patient_id": "../evil", "path": "x", "kind": "image", "plane": "axial"}])
-    with pytest.raises(MmdlmError, match="patient ID cannot be used as a folder name"):
+    with pytest.raises(MmdlmError, match="patient ID '../evil' contains a path separator"):
         extract_cohort(table, tmp_path / "RAD", RadiologyConfig())

@@ -24,9 +24,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Mean risk of every fold model per configuration; metrics in RUN/external/<name>/metrics.json."""
         from mmdlm.evaluate.runner import evaluate_cohort
+        from mmdlm.names import check_id
 
+        label = check_id(name or cohort.resolve().name, field="--name", what="cohort name")
         cfg = resolve_config(config)
-        label = name or cohort.resolve().name
         result = evaluate_cohort(cfg, run, cohort, tiles, radiology, label,
                                  configurations=configuration or None)
         for t, tm in result["tasks"].items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmdlm.cohort.tables import Table, check_unique, read_table
+from mmdlm.cohort.tables import Table, check_ids, check_unique, read_table
 from mmdlm.errors import MmdlmError
 
 PATIENT_FILE = "data_clinical_patient.txt"
@@ -48,6 +48,9 @@ def read_study(root: str | Path) -> Study:
     patients = read_table(ppath)
     patients.require("PATIENT_ID")
     check_unique(patients, "PATIENT_ID")
+    check_ids(patients, "PATIENT_ID")
+    if patients.frame.empty:
+        raise MmdlmError("no patient rows below the header", file=ppath, field="PATIENT_ID")
     samples = None
     spath = root / SAMPLE_FILE
     if spath.is_file():

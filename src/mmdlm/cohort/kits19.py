@@ -25,6 +25,7 @@ from mmdlm.cohort.radiology_folder import RADIOLOGY_COLUMNS
 from mmdlm.cohort.slides_folder import SLIDE_COLUMNS
 from mmdlm.cohort.summary import availability_counts, clinical_counts, endpoint_counts
 from mmdlm.errors import MmdlmError
+from mmdlm.names import check_id
 
 VITAL_STATUS = {"dead": 1, "censored": 0, "alive": 0}
 
@@ -63,7 +64,7 @@ def read_kits19(path: str | Path, subtypes: tuple[str, ...], horizon: float) -> 
     for k, case in enumerate(cases, start=1):
         if not isinstance(case, dict) or not case.get("case_id"):
             raise MmdlmError("case without case_id", file=path, row=k, field="case_id")
-        pid = str(case["case_id"])
+        pid = check_id(case["case_id"], field="case_id", file=path, row=k, what="case_id")
         if pid in seen:
             raise MmdlmError(f"duplicate case_id {pid!r}", file=path, row=k, patient=pid, field="case_id")
         seen.add(pid)

@@ -20,6 +20,7 @@ from mmdlm.cohort.patients import PATIENT_COLUMNS
 from mmdlm.cohort.radiology_folder import IMAGE_MODALITIES, KINDS, PLANES, RADIOLOGY_COLUMNS
 from mmdlm.cohort.slides_folder import SLIDE_COLUMNS
 from mmdlm.errors import MmdlmError
+from mmdlm.names import id_problem
 
 PATIENTS_FILE = "patients.csv"
 SLIDES_FILE = "slides.csv"
@@ -178,6 +179,15 @@ def _unique_ids(path: Path, frame: pd.DataFrame, column: str) -> None:
         raise _fail(path, frame, i, column, f"duplicate {column} {frame[column].iloc[i]!r}")
 
 
+def _safe_ids(path: Path, frame: pd.DataFrame, column: str) -> None:
+    """Every identifier of `column` can name a file (mmdlm.names): later stages build paths from it."""
+    for i, value in enumerate(frame[column]):
+        problem = id_problem(value)
+        if problem is not None:
+            message = f"{column} {str(value)[:60]!r} {problem}: it cannot name a file"
+            raise _fail(path, frame, i, column, message)
+
+
 def _known_patients(path: Path, frame: pd.DataFrame, patients: set[str]) -> None:
     unknown = ~frame["patient_id"].isin(patients)
     if unknown.any():
@@ -241,6 +251,7 @@ def _load_patients(root: Path) -> pd.DataFrame:
         if col not in frame.columns:
             frame[col] = ""
     _unique_ids(path, frame, "patient_id")
+    _safe_ids(path, frame, "patient_id")
     time = _numeric(path, frame, "time")
     neg = time < 0
     if neg.any():
@@ -287,6 +298,7 @@ def load_manifest(cohort_dir: str | Path, *, check_files: bool = False) -> Manif
         slides = pd.DataFrame(columns=list(SLIDE_COLUMNS), dtype=str)
     _known_patients(spath, slides, ids)
     _unique_ids(spath, slides, "slide_id")
+    _safe_ids(spath, slides, "slide_id")
     _paths(spath, slides, "path", root, required=True, check_files=check_files)
 
     rpath = root / RADIOLOGY_FILE

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mmdlm.cohort.matching import Mapping, match_patient
+from mmdlm.cohort.walk import link_warnings, walk_files
 from mmdlm.errors import MmdlmError
 
 RADIOLOGY_COLUMNS: tuple[str, ...] = ("patient_id", "path", "kind", "modality", "plane", "mask_path")
@@ -145,7 +146,8 @@ def scan_radiology(
     volumes: list[Path] = []
     images: list[Path] = []
     masks: list[Path] = []
-    for path in sorted(root.rglob("*")):
+    walk = walk_files(root)
+    for path in walk.files:
         rel = path.relative_to(root)
         if any(p.startswith(".") for p in rel.parts) or not path.is_file():
             continue
@@ -250,6 +252,7 @@ def scan_radiology(
         warnings.append(
             f"{len(unmatched)} radiology file(s)/series match no patient (listed under unmatched.radiology)"
         )
+    warnings += link_warnings(walk, "radiology")
     if table.empty and not unmatched:
         warnings.append(f"no DICOM series or NIfTI volumes found in {root}")
     return RadiologyScan(

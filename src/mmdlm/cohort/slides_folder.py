@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from mmdlm.cohort.matching import Mapping, match_patient
+from mmdlm.cohort.walk import link_warnings, walk_files
 from mmdlm.errors import MmdlmError
+from mmdlm.names import check_id
 
 SLIDE_COLUMNS: tuple[str, ...] = ("patient_id", "slide_id", "path")
 
@@ -52,7 +54,8 @@ def scan_slides(
     rows: list[dict[str, str]] = []
     unmatched: list[str] = []
     seen: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
+    walk = walk_files(root)
+    for path in walk.files:
         rel = path.relative_to(root)
         if _is_hidden(rel) or not path.is_file() or not path.name.lower().endswith(exts):
             continue
@@ -60,7 +63,7 @@ def scan_slides(
         if pid is None:
             unmatched.append(os.path.abspath(path))
             continue
-        sid = slide_id_of(path, extensions)
+        sid = check_id(slide_id_of(path, extensions), field="slide_id", file=path, what="slide_id")
         if sid in seen:
             raise MmdlmError(
                 f"two slide files share the slide_id {sid!r} ({seen[sid]} and {path})",
@@ -76,4 +79,5 @@ def scan_slides(
         warnings.append(f"no slide files ({', '.join(extensions)}) found in {root}")
     if unmatched:
         warnings.append(f"{len(unmatched)} slide file(s) match no patient (listed under unmatched.slides)")
+    warnings += link_warnings(walk, "slides")
     return SlideScan(table=table, unmatched=unmatched, warnings=warnings)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
+from mmdlm.names import check_id
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def read_table(path: str | Path, *, sep: str = "\t", comment_lines: bool = True)
     body = "\n".join(lines[skip:])
     if not body.strip():
         raise MmdlmError("empty table (no header line)", file=path)
+    _check_ragged(lines, skip, sep, path)
     try:
         frame = pd.read_csv(
             io.StringIO(body),
@@ -73,6 +75,27 @@ def read_table(path: str | Path, *, sep: str = "\t", comment_lines: bool = True)
         raise MmdlmError("duplicate column", file=path, field=str(dup[0]))
     frame = frame.apply(lambda s: s.str.strip())
     return Table(frame=frame.reset_index(drop=True), path=path, first_line=skip + 2)
+
+
+def _check_ragged(lines: list[str], skip: int, sep: str, path: Path) -> None:
+    """Every data row has as many fields as the header (else pandas fills missing cells silently)."""
+    rows = [(skip + i + 1, r) for i, r in enumerate(csv.reader(lines[skip:], delimiter=sep)) if r]
+    if not rows:
+        return
+    n = len(rows[0][1])
+    for line, fields in rows[1:]:
+        if len(fields) != n:
+            raise MmdlmError(
+                f"row has {len(fields)} fields, the header has {n} (a missing or extra {sep!r} separator)",
+                file=path,
+                row=line,
+            )
+
+
+def check_ids(table: Table, column: str) -> None:
+    """Every value of `column` can name a file (mmdlm.names), else an error naming file, row and field."""
+    for i, value in enumerate(table.frame[column]):
+        check_id(value, field=column, file=table.path, row=table.line(i), what=column)
 
 
 def check_unique(table: Table, column: str, *, is_patient: bool = True) -> None:

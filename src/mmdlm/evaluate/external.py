@@ -20,6 +20,7 @@ from mmdlm.evaluate.summary import (
     configuration_metrics,
     truth_table,
 )
+from mmdlm.names import id_path
 
 Predict = Callable[[Path, list, object], pd.DataFrame]
 
@@ -97,7 +98,7 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
             task_out["configurations"][conf] = {"n_patients": len(d), "fold_models": models,
                                                 "ensemble": ensemble, "vs_cv": vs_cv, "score": score}
         out["tasks"][task] = task_out
-    dest = run_dir / "external" / name
+    dest = id_path(Path(run_dir) / "external", name, field="--name")
     dest.mkdir(parents=True, exist_ok=True)
     if rows:
         with atomic_path(dest / "predictions.csv") as tmp:

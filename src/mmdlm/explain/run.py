@@ -33,6 +33,7 @@ from mmdlm.explain.patients import (
 from mmdlm.explain.tilesource import store_for_slide, store_index
 from mmdlm.explain.wsi import markup_slide
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES, magnification_modality
+from mmdlm.names import id_path
 
 log = logging.getLogger("mmdlm.explain")
 
@@ -204,7 +205,7 @@ def _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir:
                 cfg.explain.cam_colormap,
                 cfg.explain.cam_alpha,
             )
-            path = save_png(task_dir / "cam" / f"{pid}_{m}.png", overlay)
+            path = save_png(id_path(task_dir / "cam", pid, f"_{m}.png", field="patient_id"), overlay)
             files.setdefault(pid, {})[m] = str(path.relative_to(task_dir.parent))
             overlays[m] = overlay
         shown = float(scores[pid]) if pid in scores.index else score

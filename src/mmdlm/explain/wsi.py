@@ -19,6 +19,7 @@ from mmdlm.explain.markup import SlideScores, markup_thumbnail, score_slide
 from mmdlm.explain.overlay import save_png
 from mmdlm.explain.qupath import geojson_errors, markup_geojson, write_geojson
 from mmdlm.explain.render import markup_overlay, write_markup_figure
+from mmdlm.names import id_path
 from mmdlm.slides.tissue import Thumbnail
 
 
@@ -96,15 +97,19 @@ def markup_slide(
         thumb, scores.coords, scores.level0_size, classes, cfg.markup_min_alpha, cfg.markup_max_alpha
     )
     context_txt = "context: " + (", ".join(scores.context) if scores.context else "muted")
-    png = save_png(out_dir / f"{slide_id}.markup.png", overlay)
+    png = save_png(id_path(out_dir, slide_id, ".markup.png", field="slide_id"), overlay)
     title = f"{slide_id} - {scores.task} markup at {scores.magnification:g}x"
     figure = write_markup_figure(
-        out_dir / f"{slide_id}.markup_legend.png", overlay, classes, title, context_txt
+        id_path(out_dir, slide_id, ".markup_legend.png", field="slide_id"),
+        overlay,
+        classes,
+        title,
+        context_txt,
     )
-    geojson = write_geojson(out_dir / f"{slide_id}.geojson", geo)
+    geojson = write_geojson(id_path(out_dir, slide_id, ".geojson", field="slide_id"), geo)
     counts = np.bincount(classes.index, minlength=len(classes.names))
     summary = write_json_atomic(
-        out_dir / f"{slide_id}.markup.json",
+        id_path(out_dir, slide_id, ".markup.json", field="slide_id"),
         {
             "slide_id": slide_id,
             "slide_path": str(scores.slide_path),

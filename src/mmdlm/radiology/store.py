@@ -12,6 +12,7 @@ from PIL import Image
 
 from mmdlm.atomic import atomic_path, write_text_atomic
 from mmdlm.errors import MmdlmError
+from mmdlm.names import check_id, id_path
 
 FORMAT_VERSION = 1
 META_NAME = "meta.json"
@@ -22,10 +23,7 @@ INDEX_COLUMNS: tuple[str, ...] = ("patient_id", "plane", "path", "modality", "di
 
 def check_patient_id(patient_id: str) -> str:
     """A patient ID usable as one folder name (no separators, not hidden, not '.'/'..')."""
-    pid = str(patient_id)
-    if not pid or pid.startswith(".") or any(c in pid for c in "/\\\0") or pid != pid.strip():
-        raise MmdlmError("patient ID cannot be used as a folder name", patient=pid, field="patient_id")
-    return pid
+    return check_id(patient_id, field="patient_id", what="patient ID")
 
 
 def write_png(path: Path, pixels: np.ndarray) -> None:
@@ -37,7 +35,7 @@ def write_patient(
     out_dir: Path, patient_id: str, images: dict[str, np.ndarray], meta: dict[str, Any]
 ) -> Path:
     """Write RAD/<patient_id>/ (one PNG per plane + meta.json) atomically, replacing any previous folder."""
-    final = Path(out_dir) / check_patient_id(patient_id)
+    final = id_path(out_dir, patient_id, field="patient_id")
     with atomic_path(final) as tmp:
         tmp.mkdir()
         for plane, pixels in images.items():

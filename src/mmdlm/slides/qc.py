@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mmdlm.atomic import atomic_path
+from mmdlm.names import id_path
 from mmdlm.slides.tissue import Thumbnail
 
 #: Outline colours per magnification rank (first configured magnification first).
@@ -23,7 +24,7 @@ LEGACY_SUFFIXES = (".png",)
 
 def qc_path(out_dir: Path, slide_id: str) -> Path:
     """Where a slide's QC image lives: out_dir/qc/<slide_id>.jpg."""
-    return Path(out_dir) / "qc" / f"{slide_id}.jpg"
+    return id_path(Path(out_dir) / "qc", slide_id, ".jpg", field="slide_id")
 
 
 def qc_image(thumb: Thumbnail, tiles: list[tuple[np.ndarray, int]], max_side: int) -> Image.Image:
