@@ -37,9 +37,10 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
 def free_space(folder: str | Path) -> str:
     """The free space on `folder`'s file system, for write-error messages (e.g. "212 MB free")."""
     try:
-        return f"{shutil.disk_usage(folder).free / 2**20:.0f} MB free"
+        free = shutil.disk_usage(folder).free
     except OSError:
         return "free space unknown"
+    return f"{free / 2**20:.0f} MB free" if free >= 2**20 else f"{free / 2**10:.0f} KB free"
 
 
 def write_text_atomic(final: str | Path, text: str) -> Path:

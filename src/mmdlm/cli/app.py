@@ -41,12 +41,19 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors and the operating system's refusals (OSError) become one line on stderr naming
+    the file and the cause, exit code 2."""
     app = build_app()
     try:
         app(args=argv, prog_name="mmdlm")
     except MmdlmError as exc:
         print(f"mmdlm: error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:  # the operating system said no: read-only folder, full disk, name too long
+        from mmdlm.oserrors import describe
+
+        where, cause = describe(exc)
+        print(f"mmdlm: error: file {where}: {cause}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("mmdlm: interrupted", file=sys.stderr)

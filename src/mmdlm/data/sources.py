@@ -11,7 +11,10 @@ from typing import Protocol
 import h5py
 import numpy as np
 
-from mmdlm.slides.store import mag_key
+from mmdlm.slides.store import damaged_store, mag_key
+
+#: What reading a damaged HDF5 file raises (truncated, overwritten, a group or dataset missing).
+_H5_ERRORS = (OSError, KeyError, ValueError, RuntimeError)
 
 
 class ImageSource(Protocol):
@@ -60,30 +63,50 @@ class TileStoreSource:
         key = (os.getpid(), path)
         ds = self._handles.get(key)
         if ds is None:
-            ds = h5py.File(path, "r")[mag_key(self.magnification)]["tiles"]
+            try:
+                ds = h5py.File(path, "r")[mag_key(self.magnification)]["tiles"]
+            except _H5_ERRORS as exc:
+                raise damaged_store(path, exc) from None
             self._handles[key] = ds
         return ds
 
     def __getitem__(self, i: int) -> np.ndarray:
         part = int(np.searchsorted(self._offsets, i, side="right")) - 1
         path, _ = self.parts[part]
-        return self._dataset(path)[i - int(self._offsets[part])]
+        ds = self._dataset(path)
+        try:
+            return ds[i - int(self._offsets[part])]
+        except _H5_ERRORS as exc:
+            raise damaged_store(path, exc) from None
 
     def load(self) -> ArraySource:
         """All tiles in memory (for cohorts small enough)."""
         arrays = []
-        for path, _ in self.parts:
-            with h5py.File(path, "r") as fh:
-                arrays.append(fh[mag_key(self.magnification)]["tiles"][()])
+        for path, n in self.parts:
+            try:
+                with h5py.File(path, "r") as fh:
+                    tiles = fh[mag_key(self.magnification)]["tiles"][()]
+            except _H5_ERRORS as exc:
+                raise damaged_store(path, exc) from None
+            if len(tiles) != n:
+                raise damaged_store(path, ValueError(f"{len(tiles)} tiles, the index says {n}"))
+            arrays.append(tiles)
         return ArraySource(np.concatenate(arrays))
 
     def nbytes(self) -> int:
-        """Bytes the tiles take in memory."""
+        """Bytes the tiles take in memory (opens every store: a damaged one is named here, before
+        training)."""
         total = 0
         for path, n in self.parts:
-            with h5py.File(path, "r") as fh:
-                ds = fh[mag_key(self.magnification)]["tiles"]
-                total += int(np.prod(ds.shape[1:])) * n
+            try:
+                with h5py.File(path, "r") as fh:
+                    ds = fh[mag_key(self.magnification)]["tiles"]
+                    shape = ds.shape
+            except _H5_ERRORS as exc:
+                raise damaged_store(path, exc) from None
+            if shape[0] != n:
+                raise damaged_store(path, ValueError(f"{shape[0]} tiles, the index says {n}"))
+            total += int(np.prod(shape[1:])) * n
         return total
 
     def __getstate__(self) -> dict:
@@ -98,6 +121,10 @@ def png_images(paths: Sequence[str | Path]) -> ArraySource:
 
     images = []
     for p in paths:
-        with Image.open(p) as im:
-            images.append(np.array(im.convert("L")))
+        try:
+            with Image.open(p) as im:
+                images.append(np.array(im.convert("L")))
+        except OSError as exc:  # truncated or missing: say which file
+            exc.filename = exc.filename or str(p)
+            raise
     return ArraySource(images)

@@ -20,6 +20,8 @@ import pandas as pd
 
 from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
+from mmdlm.names import check_id
+from mmdlm.oserrors import OutputError, is_write_refusal, output_error
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.grid import read_tile_at, tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
@@ -49,14 +51,7 @@ def mag_label(magnification: float) -> str:
 
 
 def _check_slide_id(slide_id: str, row: int) -> None:
-    bad = (
-        not slide_id
-        or slide_id in {".", ".."}
-        or slide_id.startswith(".")
-        or any(c in slide_id for c in "/\\\0")
-    )
-    if bad:
-        raise MmdlmError("slide_id cannot be used as a file name", row=row, field="slide_id")
+    check_id(slide_id, field="slide_id", row=row, what="slide_id")
 
 
 def _sample_order(n: int, cap: int | None, seed: int, slide_id: str, magnification: float) -> np.ndarray:
@@ -182,8 +177,14 @@ def tile_slide(
             with open_slide(path) as slide:
                 _tile_into(slide, final, qc_file, expected, cfg, seed, result)
             result["status"] = "redone" if existed else "done"
-    except (MmdlmError, OSError) as exc:
-        result["reason"] = exc.one_line() if isinstance(exc, MmdlmError) else f"{path}: {exc}"
+    except OutputError:
+        raise  # the OS refused to write (full disk, read-only folder): not this slide's fault, stop the run
+    except OSError as exc:
+        if is_write_refusal(exc, out_dir):
+            raise output_error(exc, final, "cannot write the tile store") from None
+        result["reason"] = f"{path}: {exc}"
+    except MmdlmError as exc:
+        result["reason"] = exc.one_line()
     n = result["n_tiles"]
     if result["status"] != "failed":
         if n and all(v == 0 for v in n.values()):
@@ -208,6 +209,7 @@ def _tile_into(
 ) -> None:
     mpp = slide.mpp
     geometries = [tile_geometry(slide, m, cfg.tile_size) for m in cfg.magnifications]
+    check_tiles_fit(slide, geometries)
     steps = result["step_seconds"]
     t0 = time.perf_counter()
     mask = tissue_mask(slide, cfg)
@@ -262,6 +264,20 @@ def _tile_into(
         )
         write_qc(qc_file, qc_thumb, kept, cfg.qc_max_side)
         steps["qc"] = time.perf_counter() - t0
+
+
+def check_tiles_fit(slide: SlideReader, geometries: list[TileGeometry]) -> None:
+    """A tile larger than the slide (at any configured magnification) is a clear error, not 'no tissue'."""
+    width, height = slide.dimensions
+    for g in geometries:
+        if g.level0_size > min(width, height):
+            raise MmdlmError(
+                f"a {g.tile_size}-px tile at {mag_label(g.magnification)} covers {g.level0_size} level-0 "
+                f"pixels, more than the slide's {width} x {height}: no tile fits (lower tiling.tile_size or "
+                "the magnification)",
+                file=slide.path,
+                field="tiling.tile_size",
+            )
 
 
 def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> dict[str, Any]:

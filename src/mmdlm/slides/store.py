@@ -13,9 +13,11 @@ Open the store inside each DataLoader worker (h5py handles must not cross a fork
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
+from mmdlm.names import id_path
+from mmdlm.oserrors import output_error
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.levels import TileGeometry
 
@@ -93,14 +97,26 @@ class SlideIdentity:
     format_version: int = FORMAT_VERSION
 
 
+@contextlib.contextmanager
+def _hdf5_writes(path: Path) -> Iterator[None]:
+    """Any failure of HDF5 while writing a store (full disk, file too large, read-only folder) is the output's
+    fault, never the slide's: an OutputError naming the store and the cause."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        raise output_error(exc, path, "cannot write the tile store") from None
+
+
 class TileStoreWriter:
     """Writes one slide's store into an (already temporary) path: per magnification `add_magnification`,
-    `put` each tile, `finish`."""
+    `put` each tile, `finish`. The operating system's refusals raise mmdlm.oserrors.OutputError."""
 
     def __init__(self, path: Path, identity: SlideIdentity, compression: str = "none") -> None:
-        self._file = h5py.File(path, "w", libver="latest")
-        for key, value in identity.__dict__.items():
-            self._file.attrs[key] = value
+        self._path = Path(path)
+        with _hdf5_writes(self._path):
+            self._file = h5py.File(path, "w", libver="latest")
+            for key, value in identity.__dict__.items():
+                self._file.attrs[key] = value
         self._compression = None if compression == "none" else compression
         self._open: dict[str, tuple[h5py.Dataset, list[tuple[int, int]]]] = {}
         self._opts: dict[str, Any] = {"compression_opts": 1} if compression == "gzip" else {}
@@ -109,19 +125,20 @@ class TileStoreWriter:
         """Create group mag_<m>x with a tiles dataset for up to `capacity` tiles (trimmed by `finish`), and
         the geometry as attrs."""
         key = mag_key(geometry.magnification)
-        group = self._file.create_group(key)
         s = geometry.tile_size
-        tiles = group.create_dataset(
-            "tiles",
-            shape=(capacity, s, s, 3),
-            maxshape=(None, s, s, 3),
-            dtype=np.uint8,
-            chunks=(1, s, s, 3),
-            compression=self._compression,
-            **self._opts,
-        )
-        for name, value in geometry.__dict__.items():
-            group.attrs[name] = value
+        with _hdf5_writes(self._path):
+            group = self._file.create_group(key)
+            tiles = group.create_dataset(
+                "tiles",
+                shape=(capacity, s, s, 3),
+                maxshape=(None, s, s, 3),
+                dtype=np.uint8,
+                chunks=(1, s, s, 3),
+                compression=self._compression,
+                **self._opts,
+            )
+            for name, value in geometry.__dict__.items():
+                group.attrs[name] = value
         self._open[key] = (tiles, [])
         return key
 
@@ -129,10 +146,11 @@ class TileStoreWriter:
         """Write the next tile (uint8 [S, S, 3]) with its level-0 (x, y)."""
         tiles, coords = self._open[mag_key(magnification)]
         index = len(coords)
-        if self._compression is None:  # one chunk per tile: write its bytes straight to the file
-            tiles.id.write_direct_chunk((index, 0, 0, 0), np.ascontiguousarray(tile, dtype=np.uint8))
-        else:
-            tiles[index] = tile
+        with _hdf5_writes(self._path):
+            if self._compression is None:  # one chunk per tile: write its bytes straight to the file
+                tiles.id.write_direct_chunk((index, 0, 0, 0), np.ascontiguousarray(tile, dtype=np.uint8))
+            else:
+                tiles[index] = tile
         coords.append((int(xy[0]), int(xy[1])))
 
     def finish(self, magnification: float) -> int:
@@ -140,15 +158,17 @@ class TileStoreWriter:
         key = mag_key(magnification)
         tiles, coords = self._open.pop(key)
         n = len(coords)
-        tiles.resize(n, axis=0)
-        group = self._file[key]
-        group.create_dataset("coords", data=np.asarray(coords, dtype=np.int64).reshape(n, 2))
-        group.attrs["n_tiles"] = n
+        with _hdf5_writes(self._path):
+            tiles.resize(n, axis=0)
+            group = self._file[key]
+            group.create_dataset("coords", data=np.asarray(coords, dtype=np.int64).reshape(n, 2))
+            group.attrs["n_tiles"] = n
         return n
 
     def close(self) -> None:
         """Flush and close the file."""
-        self._file.close()
+        with _hdf5_writes(self._path):
+            self._file.close()
 
     def __enter__(self) -> TileStoreWriter:
         return self
@@ -166,7 +186,7 @@ class TileStore:
         try:
             self._file = h5py.File(self.path, "r")
         except (OSError, ValueError) as exc:
-            raise MmdlmError(f"not a readable tile store ({exc})", file=self.path) from None
+            raise damaged_store(self.path, exc) from None
         version = self._file.attrs.get("format_version")
         if version is None or int(version) != FORMAT_VERSION:
             self._file.close()
@@ -253,9 +273,21 @@ def open_store(path: str | Path) -> TileStore:
     return TileStore(path)
 
 
+def damaged_store(path: str | Path, exc: BaseException) -> MmdlmError:
+    """The one-line error for a tile store a later stage cannot read: names it and the command that rebuilds
+    it (`mmdlm tile` notices the damage and redoes the slide)."""
+    cause = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    folder = Path(path).parent
+    return MmdlmError(
+        f"not a readable tile store, damaged or truncated ({cause[:160]}); rebuild it with "
+        f"`mmdlm tile --cohort COHORT --out {folder}`",
+        file=path,
+    )
+
+
 def store_path(tiles_dir: str | Path, slide_id: str) -> Path:
     """Where the store of `slide_id` lives: TILES/<slide_id>.h5."""
-    return Path(tiles_dir) / f"{slide_id}.h5"
+    return id_path(tiles_dir, slide_id, ".h5", field="slide_id")
 
 
 def read_index(tiles_dir: str | Path) -> pd.DataFrame:
