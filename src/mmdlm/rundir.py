@@ -34,7 +34,10 @@ def run_lock(run_dir: Path) -> Iterator[Path]:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield run_dir
+        try:
+            yield run_dir
+        finally:
+            os.ftruncate(fd, 0)  # released: the lock file is empty again (a refused run leaves RUN as it was)
     finally:
         os.close(fd)
 

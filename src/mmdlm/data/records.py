@@ -58,6 +58,7 @@ class RecordSummary:
     per_modality: dict[str, int]
     n_genomic: int
     feature_names: tuple[str, ...]
+    skipped_ids: tuple[str, ...] = ()  # patients skipped (no outcome or no modality), for the run log
 
 
 def _label(value) -> int | None:
@@ -86,7 +87,8 @@ def _tile_sources(
             continue
         if not Path(row.path).is_file():
             raise MmdlmError(
-                "tile store listed in the index is missing",
+                f"tile store listed in the index is missing; rebuild it with "
+                f"`mmdlm tile --cohort COHORT --out {tiles_dir}`",
                 file=row.path,
                 patient=str(row.patient_id),
                 field="path",
@@ -118,8 +120,9 @@ def _radiology_sources(rad_dir: Path | None, ids: set[str]) -> dict[str, ImageSo
             out[str(pid)] = png_images(paths)
         except (OSError, ValueError) as exc:
             raise MmdlmError(
-                f"unreadable radiology image ({exc.__class__.__name__})",
-                file=paths[0],
+                f"damaged or unreadable radiology image ({exc.__class__.__name__}); rebuild the store with "
+                f"`mmdlm radiology --cohort COHORT --out {rad_dir} --force`",
+                file=getattr(exc, "filename", None) or paths[0],
                 patient=str(pid),
                 field="path",
             ) from None
@@ -160,10 +163,12 @@ def load_records_with_summary(
     )
     records: list[PatientRecord] = []
     no_outcome = no_modality = 0
+    skipped: list[str] = []
     for row in patients.itertuples(index=False):
         pid = str(row.patient_id)
         if pd.isna(row.time) or pd.isna(row.event):
             no_outcome += 1
+            skipped.append(pid)
             continue
         if float(row.time) < 0:
             raise MmdlmError(
@@ -183,18 +188,19 @@ def load_records_with_summary(
         )
         if not rec.mask.any():
             no_modality += 1
-            log.warning("patient %s has no tiles, radiology or genomics: skipped", pid)
+            skipped.append(pid)
+            log.info("patient %s has no tiles, radiology or genomics: skipped", pid)
             continue
         records.append(rec)
     if no_outcome:
         log.warning("%d patient(s) without a known time/event skipped", no_outcome)
     if no_modality:
-        log.warning("%d patient(s) without any modality skipped", no_modality)
+        log.warning("%d patient(s) without any modality (tiles, radiology or genomics) skipped", no_modality)
     if not records:
         raise MmdlmError("no patient has an outcome and at least one modality", file=cohort_dir)
     per_modality = {m: int(sum(r.mask[i] for r in records)) for i, m in enumerate(MODALITIES)}
     summary = RecordSummary(
-        len(records), no_outcome, no_modality, per_modality, len(features), tuple(features)
+        len(records), no_outcome, no_modality, per_modality, len(features), tuple(features), tuple(skipped)
     )
     return records, summary
 

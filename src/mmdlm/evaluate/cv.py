@@ -14,7 +14,7 @@ import pandas as pd
 
 from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
-from mmdlm.evaluate.folds import ensure_folds
+from mmdlm.evaluate.folds import check_folds, ensure_folds
 from mmdlm.evaluate.summary import ATT_COLUMNS, SCORE, merge_metrics, task_metrics, truth_table
 from mmdlm.modalities import CONFIGURATIONS
 
@@ -87,6 +87,25 @@ def _per_patient(task: str, conf: str, fold: int, df: pd.DataFrame, eligible: se
     return agg
 
 
+def _population(records: Sequence, task: str) -> tuple[pd.DataFrame, list[int]]:
+    """The task's patients (truth table; 5YSS: those with a 5-year label) and the strata of their folds."""
+    truth = truth_table(records)
+    if task == "5yss":
+        truth = truth[truth["label_5y"].notna()].reset_index(drop=True)
+        return truth, truth["label_5y"].astype(int).tolist()
+    return truth, truth["event"].astype(int).tolist()
+
+
+def preflight(cfg, records: Sequence, run_dir: Path, task: str, configurations: Sequence[str] | None) -> None:
+    """Every check `run_cv` makes before training (task, configurations, folds against RUN/folds.json),
+    writing nothing: a rerun that would be refused is refused before RUN changes."""
+    task = check_task(task)
+    check_configurations(configurations, cfg.cv.configurations_for(task))
+    truth, strata = _population(records, task)
+    check_folds(Path(run_dir) / "folds.json", task, truth["patient_id"].tolist(), strata,
+                cfg.cv.n_folds(task), cfg.seed)
+
+
 def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Sequence[str] | None = None, *,
            train_fold: TrainFold | None = None,
            clinical: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
@@ -103,13 +122,8 @@ def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Seq
     configurations = check_configurations(configurations, cfg.cv.configurations_for(task))
     train_fold = train_fold or _default_train_fold()
     run_dir = Path(run_dir)
-    truth = truth_table(records)
+    truth, strata = _population(records, task)
     by_id = {str(r.patient_id): r for r in records}
-    if task == "5yss":
-        truth = truth[truth["label_5y"].notna()].reset_index(drop=True)
-        strata = truth["label_5y"].astype(int).tolist()
-    else:
-        strata = truth["event"].astype(int).tolist()
     n_folds = cfg.cv.n_folds(task)
     folds = ensure_folds(run_dir / "folds.json", task, truth["patient_id"].tolist(), strata, n_folds,
                          cfg.seed)

@@ -52,31 +52,47 @@ def read_folds(path: Path) -> dict:
     return data
 
 
+def check_folds(path: Path, task: str, patient_ids: Sequence[str], strata: Sequence[int], n_folds: int,
+                seed: int) -> dict[str, int]:
+    """The folds `ensure_folds` would return, with every check it makes, writing nothing (a rerun checks all
+    its tasks before it changes anything in RUN)."""
+    saved = read_folds(path)["tasks"].get(task)
+    if saved is None:
+        return make_folds(patient_ids, strata, n_folds, seed)
+    return _checked_saved(path, task, saved, patient_ids, strata, n_folds)
+
+
 def ensure_folds(path: Path, task: str, patient_ids: Sequence[str], strata: Sequence[int], n_folds: int,
                  seed: int) -> dict[str, int]:
     """The folds of `task`: read from `path` when present (must match patients and K), else made."""
     data = read_folds(path)
-    ids = sorted(str(p) for p in patient_ids)
     saved = data["tasks"].get(task)
     if saved is not None:
-        folds = {str(k): int(v) for k, v in saved["folds"].items()}
-        if sorted(folds) != ids:
-            added = sorted(set(ids) - set(folds))
-            removed = sorted(set(folds) - set(ids))
-            raise MmdlmError(f"the patient set of task {task} changed since the folds were made "
-                             f"({len(added)} added, {len(removed)} removed, e.g. {(added + removed)[0]}); "
-                             "use a new run directory or delete folds.json", file=path, field=task)
-        if int(saved["n_folds"]) != n_folds:
-            raise MmdlmError(f"folds.json has {saved['n_folds']} folds for task {task}, the config asks for "
-                             f"{n_folds}; use a new run directory or delete folds.json", file=path,
-                             field=task)
-        check_folds_have_events(folds, dict(zip(map(str, patient_ids), strata, strict=True)), n_folds, path)
-        return folds
+        return _checked_saved(path, task, saved, patient_ids, strata, n_folds)
     folds = make_folds(patient_ids, strata, n_folds, seed)
     data["tasks"][task] = {"n_folds": n_folds, "seed": seed,
                            "stratify": "event" if task == "cox" else "label_5y", "folds": folds}
     data["version"] = FOLDS_VERSION
     write_json_atomic(path, data)
+    return folds
+
+
+def _checked_saved(path: Path, task: str, saved: dict, patient_ids: Sequence[str], strata: Sequence[int],
+                   n_folds: int) -> dict[str, int]:
+    """The saved folds of `task` after checking they fit the patients, K and the events."""
+    ids = sorted(str(p) for p in patient_ids)
+    folds = {str(k): int(v) for k, v in saved["folds"].items()}
+    if sorted(folds) != ids:
+        added = sorted(set(ids) - set(folds))
+        removed = sorted(set(folds) - set(ids))
+        raise MmdlmError(f"the patient set of task {task} changed since the folds were made "
+                         f"({len(added)} added, {len(removed)} removed, e.g. {(added + removed)[0]}); "
+                         "use a new run directory or delete folds.json", file=path, field=task)
+    if int(saved["n_folds"]) != n_folds:
+        raise MmdlmError(f"folds.json has {saved['n_folds']} folds for task {task}, the config asks for "
+                         f"{n_folds}; use a new run directory or delete folds.json", file=path,
+                         field=task)
+    check_folds_have_events(folds, dict(zip(map(str, patient_ids), strata, strict=True)), n_folds, path)
     return folds
 
 

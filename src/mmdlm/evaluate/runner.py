@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,8 +13,10 @@ from mmdlm.atomic import atomic_path, write_json_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
-from mmdlm.evaluate.cv import _json_safe, check_configurations, check_task, run_cv
+from mmdlm.evaluate.cv import _json_safe, check_configurations, check_task, preflight, run_cv
 from mmdlm.evaluate.external import evaluate_external
+
+log = logging.getLogger("mmdlm.evaluate")
 
 MANIFEST_FILES = ("patients.csv", "slides.csv", "radiology.csv", "alterations.csv", "features.json",
                   "summary.json")
@@ -37,26 +40,43 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
 
     `lock=False` when the caller already holds RUN's lock (mmdlm.pipeline).
     """
-    from mmdlm.data.records import load_records
-    from mmdlm.rundir import save_config
+    from mmdlm.data.records import load_records_with_summary
+    from mmdlm.rundir import attach_log_file, save_config
 
     tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
     for task in tasks:  # before any slow loading
         check_configurations(configurations, cfg.cv.configurations_for(task))
     patients = load_patients(cohort)
-    records = load_records(cohort, tiles, radiology, cfg)
+    records, loaded = load_records_with_summary(cohort, tiles, radiology, cfg)
     run_dir = Path(run_dir)
+    created = not run_dir.exists()
     with _locked(run_dir, lock):
-        save_config(run_dir, cfg)
-        snapshot_manifest(cohort, run_dir)
-        for task in tasks:
-            run_cv(cfg, records, run_dir, task, configurations, train_fold=train_fold, clinical=patients)
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+        try:  # every check before the first write: a refused rerun leaves RUN as it was
+            for task in tasks:
+                preflight(cfg, records, run_dir, task, configurations)
+        except MmdlmError:
+            if created and lock:
+                shutil.rmtree(run_dir, ignore_errors=True)  # only the lock file was there
+            raise
+        handler = attach_log_file(run_dir) if lock else None  # a caller holding the lock has its own log
         try:
-            metrics["baselines"] = clinical_baselines(patients, cfg.cv)
-        except MmdlmError as exc:
-            metrics["baselines"] = {"error": exc.one_line()}
-        write_json_atomic(run_dir / "metrics.json", _json_safe(metrics))
+            if loaded.skipped_ids:
+                log.info("cv: %d patient(s) skipped (no outcome or no modality): %s", len(loaded.skipped_ids),
+                         ", ".join(loaded.skipped_ids))
+            save_config(run_dir, cfg)
+            snapshot_manifest(cohort, run_dir)
+            for task in tasks:
+                run_cv(cfg, records, run_dir, task, configurations, train_fold=train_fold, clinical=patients)
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            try:
+                metrics["baselines"] = clinical_baselines(patients, cfg.cv)
+            except MmdlmError as exc:
+                metrics["baselines"] = {"error": exc.one_line()}
+            write_json_atomic(run_dir / "metrics.json", _json_safe(metrics))
+        finally:
+            if handler is not None:
+                logging.getLogger("mmdlm").removeHandler(handler)
+                handler.close()
     return metrics
 
 
