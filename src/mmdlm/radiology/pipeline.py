@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
+from mmdlm.names import id_path
 from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.radiology.dicom import MODALITY_KEY, SERIES_UID_KEY, read_dicom_series
 from mmdlm.radiology.images import read_ready_image
@@ -104,7 +105,8 @@ def _volume_meta(
         )
     mask = read_volume(row["mask_path"], patient_id)
     planes = max_diameter_planes(
-        image, mask, cfg, modality=modality, patient_id=patient_id, mask_file=row["mask_path"]
+        image, mask, cfg, modality=modality, patient_id=patient_id, mask_file=row["mask_path"],
+        image_file=row["path"],
     )
     series_uid = image.GetMetaData(SERIES_UID_KEY) if image.HasMetaDataKey(SERIES_UID_KEY) else ""
     if modality == "CT":
@@ -276,7 +278,7 @@ def _run_one(
     pid: str, rows: pd.DataFrame, out_dir: Path, cfg: RadiologyConfig, force: bool
 ) -> dict[str, Any]:
     ph = params_hash(rows, cfg)
-    meta = read_meta(out_dir / pid)
+    meta = read_meta(id_path(out_dir, pid, field="patient_id"))
     if not force and meta is not None and meta.get("params_hash") == ph:
         return {
             "patient_id": pid,

@@ -131,6 +131,7 @@ def max_diameter_planes(
     modality: str | None = None,
     patient_id: str | None = None,
     mask_file: str | Path | None = None,
+    image_file: str | Path | None = None,
 ) -> list[PlaneImage]:
     """Axial, coronal and sagittal crops at the slices of maximum tumour diameter, rendered to 8-bit squares.
 
@@ -147,6 +148,7 @@ def max_diameter_planes(
         labels=cfg.mask_labels,
         patient_id=patient_id,
         mask_file=mask_file,
+        image_file=image_file,
         min_fraction=cfg.min_tumour_fraction_in_image,
     )
     volume = lps_view(sitk.GetArrayViewFromImage(image), image)

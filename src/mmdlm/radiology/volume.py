@@ -69,6 +69,31 @@ def same_geometry(a: sitk.Image, b: sitk.Image) -> bool:
     )
 
 
+#: Beyond these a mask's grid is not a resampling of its image's grid (another patient's, another series):
+#: spacing by more than 1 % relative, origin by more than one image voxel, extent by more than one voxel.
+SPACING_REL_TOL = 0.01
+
+
+def geometry_difference(mask: sitk.Image, image: sitk.Image) -> str:
+    """'' when the mask's grid matches the image's within tolerance, else what differs (origin, spacing,
+    extent, direction) in mm, for a warning."""
+    ms, im = np.asarray(mask.GetSpacing()), np.asarray(image.GetSpacing())
+    voxel = float(im.max())
+    extent_m = ms * np.asarray(mask.GetSize())
+    extent_i = im * np.asarray(image.GetSize())
+    origin_gap = float(np.linalg.norm(np.asarray(mask.GetOrigin()) - np.asarray(image.GetOrigin())))
+    parts = []
+    if origin_gap > voxel:
+        parts.append(f"origins {origin_gap:.1f} mm apart")
+    if np.any(np.abs(ms - im) > SPACING_REL_TOL * im):
+        parts.append(f"spacing {np.round(ms, 3).tolist()} vs {np.round(im, 3).tolist()} mm")
+    if np.any(np.abs(extent_m - extent_i) > voxel):
+        parts.append(f"extent {np.round(extent_m, 1).tolist()} vs {np.round(extent_i, 1).tolist()} mm")
+    if not np.allclose(mask.GetDirection(), image.GetDirection(), atol=1e-3):
+        parts.append("direction differs")
+    return ", ".join(parts)
+
+
 def _physical_corners(image: sitk.Image, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
     """The 8 physical corners (voxel edges, not centres) of the index box [lo, hi] (inclusive)."""
     corners = []
@@ -87,6 +112,7 @@ def fit_mask(
     patient_id: str | None = None,
     mask_file: str | Path | None = None,
     min_fraction: float = 0.5,
+    image_file: str | Path | None = None,
 ) -> sitk.Image:
     """The tumour (selected labels) of `mask` on `image`'s voxel grid, as 0/1 uint8.
 
@@ -120,6 +146,14 @@ def fit_mask(
             file=mask_file,
             patient=patient_id,
             field="mask_path",
+        )
+    differs = geometry_difference(tumour, image)
+    if differs:
+        warn(
+            f"mask geometry differs from its image ({differs}): resampled onto the image grid; check "
+            f"that the mask belongs to this image{f' ({image_file})' if image_file else ''}",
+            file=mask_file,
+            patient=patient_id,
         )
     resampled = sitk.Resample(tumour, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     # Fraction kept, in physical volume (voxel sizes differ between the grids).
