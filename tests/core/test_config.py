@@ -35,3 +35,27 @@ def test_cli_unknown_key_exit_2(tmp_path: Path, run_cli) -> None:
     code, out, err = run_cli("config", "show", str(path))
     assert code == 2
     assert "bogus" in err and "unknown key" in err and "Traceback" not in err
+
+
+def test_a_file_lies_over_the_papers_settings_unless_it_extends_another(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("train:\n  lr: 0.01\n")
+    cfg = load_config(plain)
+    assert cfg.train.lr == 0.01 and cfg.train.batch_size == 32 and cfg.tiling.tile_size == 224  # paper's
+    over_demo = tmp_path / "over_demo.yaml"
+    over_demo.write_text("extends: demo\ntrain:\n  lr: 0.01\n")
+    cfg = load_config(over_demo)
+    assert cfg.train.lr == 0.01 and cfg.tiling.tile_size == 64 and cfg.train.batch_size == 16  # demo's
+    chained = tmp_path / "sub" / "chained.yaml"
+    chained.parent.mkdir()
+    chained.write_text("extends: ../over_demo.yaml\ntiling:\n  tile_size: 32\n")
+    cfg = load_config(chained)
+    assert (cfg.train.lr, cfg.tiling.tile_size, cfg.tiling.magnifications) == (0.01, 32, (10.0, 5.0))
+
+
+def test_a_key_given_twice_is_an_error_naming_the_lines(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 1\ntrain:\n  lr: 0.1\nseed: 2\n")
+    with pytest.raises(MmdlmError) as exc:
+        load_config(path)
+    assert str(exc.value) == f"file {path}: not valid YAML at line 4: duplicate key 'seed' (also on line 1)"

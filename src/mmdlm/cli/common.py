@@ -8,7 +8,13 @@ import typer
 
 from mmdlm.config import Config, load_config, packaged_config
 
-CONFIG_OPTION = typer.Option(None, "--config", "-c", help="YAML config (default: the packaged demo config)")
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    "-c",
+    help="YAML config, laid over the paper's settings or over the config its `extends:` key names "
+    "(demo, tcga_kirc or a path); without -c: the packaged demo config",
+)
 
 
 def resolve_config(path: Path | None) -> Config:
