@@ -36,4 +36,9 @@ class MmdlmError(Exception):
         if self.field is not None:
             parts.append(f"field {self.field}")
         where = ", ".join(parts)
-        return f"{where}: {self.message}" if where else self.message
+        return _printable(f"{where}: {self.message}" if where else self.message)
+
+
+def _printable(text: str) -> str:
+    """Control characters (from file names, identifiers) escaped, so the message stays one visible line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)

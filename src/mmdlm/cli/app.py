@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         from mmdlm.oserrors import describe
 
         where, cause = describe(exc)
-        print(f"mmdlm: error: file {where}: {cause}", file=sys.stderr)
+        print(f"mmdlm: error: {MmdlmError(cause, file=where).one_line()}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("mmdlm: interrupted", file=sys.stderr)
