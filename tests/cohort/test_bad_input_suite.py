@@ -443,6 +443,11 @@ CASES: list[Case] = [
     Case("KiTS case_id with '/'",
          lambda kit: ["ingest", "--kits19", kit.write("kits.json", json.dumps([{"case_id": "a/../../b"}])),
                       "--out", kit.p("out")], 2, ("case_id", "row 1", "path separator")),
+    Case("KiTS file without a case of the subtype",
+         lambda kit: ["ingest", "--kits19", kit.write("kits.json", json.dumps(
+             [{"case_id": "case_00000", "tumor_histologic_subtype": "papillary"}])),
+                      "--out", kit.p("out")], 2,
+         ("kits.json", "no case of subtype(s) clear_cell_rcc among 1 cases", "papillary: 1")),
     Case("slide file name with a control character", lambda kit: with_slides(kit, control_char_slide), 2,
          ("slide_id", "control character")),
     # identifiers in a hand-written manifest, read by a later stage

@@ -111,6 +111,11 @@ def read_kits19(path: str | Path, subtypes: tuple[str, ...], horizon: float) -> 
         row["stage"] = derive_stage(row["t_stage"], row["n_stage"], row["m_stage"])  # type: ignore[arg-type]
         row["stage_raw"] = "derived from pT/pN/pM"
         rows.append(row)
+    if not rows:
+        shown = ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) or "none"
+        raise MmdlmError(f"no case of subtype(s) {', '.join(subtypes)} among {len(cases)} cases (subtypes "
+                         f"found: {shown}; ingest.kits19_subtypes)", file=path,
+                         field="tumor_histologic_subtype")
     table = pd.DataFrame(rows, columns=list(PATIENT_COLUMNS))
     for col in ("event", "label_5y", "t_stage", "n_stage", "m_stage", "grade", "stage"):
         table[col] = table[col].astype("Int64")
