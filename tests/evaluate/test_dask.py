@@ -18,6 +18,8 @@ from mmdlm.data.toy import planted_records
 from mmdlm.evaluate.cv import run_cv
 
 distributed = pytest.importorskip("distributed")
+#: a hung cluster or pool fails the test instead of hanging the suite
+pytestmark = pytest.mark.timeout(600)
 
 TINY = {
     "seed": 1,

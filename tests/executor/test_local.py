@@ -17,6 +17,9 @@ from mmdlm.evaluate.cv import fold_resources
 from mmdlm.executor import ExecutorConfig, WorkerLost, open_executor
 from mmdlm.executor.local import LocalExecutor
 
+#: a hung cluster or pool fails the test instead of hanging the suite
+pytestmark = pytest.mark.timeout(120)
+
 
 def _square(x: int) -> int:
     if x < 0:
@@ -118,3 +121,11 @@ def test_unknown_executor_keys_are_config_errors(tmp_path: Path) -> None:
     path.write_text("executor:\n  kind: spark\n")
     with pytest.raises(MmdlmError, match="executor.kind"):
         load_config(path)
+
+
+def test_no_scheduler_at_the_address_is_a_one_line_error() -> None:
+    pytest.importorskip("distributed")
+    cfg = ExecutorConfig(kind="dask", scheduler_address="tcp://127.0.0.1:9", connect_timeout_s=2)
+    with pytest.raises(MmdlmError, match="no Dask scheduler at tcp://127.0.0.1:9") as err:
+        open_executor(cfg)
+    assert "executor.scheduler_address" in err.value.one_line()

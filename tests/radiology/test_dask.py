@@ -15,6 +15,8 @@ from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.radiology.pipeline import extract_cohort
 
 pytest.importorskip("distributed")
+#: a hung cluster or pool fails the test instead of hanging the suite
+pytestmark = pytest.mark.timeout(300)
 
 SPACING = (2.0, 1.5, 3.0)
 ORIGIN = (-40.0, -30.0, 100.0)

@@ -19,6 +19,8 @@ from mmdlm.slides import tile_slides
 from mmdlm.slides.config import TilingConfig
 
 distributed = pytest.importorskip("distributed")
+#: a hung cluster or pool fails the test instead of hanging the suite
+pytestmark = pytest.mark.timeout(300)
 
 N_SLIDES = 4
 TILING = TilingConfig(magnifications=(20.0, 10.0, 5.0), tile_size=224)
