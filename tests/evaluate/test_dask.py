@@ -4,7 +4,6 @@ fold caches, predictions.csv and metrics.json, byte for byte, as one fold after 
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -16,6 +15,8 @@ import pytest
 from mmdlm.config import Config
 from mmdlm.data.toy import planted_records
 from mmdlm.evaluate.cv import run_cv
+from mmdlm.executor import ExecutorConfig
+from mmdlm.executor.clusters import local_cluster, worker_config
 
 distributed = pytest.importorskip("distributed")
 #: a hung cluster or pool fails the test instead of hanging the suite
@@ -34,9 +35,7 @@ CONFS = ("histo_10x",)
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as c:
+    with worker_config(), local_cluster(ExecutorConfig(kind="dask", workers=2)) as c:
         yield c
 
 

@@ -4,7 +4,6 @@ local pool; a worker killed mid-slide leaves nothing half-written and the run st
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import threading
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 
 from mmdlm.executor import ExecutorConfig
+from mmdlm.executor.clusters import local_cluster, worker_config
 from mmdlm.slides import tile_slides
 from mmdlm.slides.config import TilingConfig
 
@@ -30,9 +30,7 @@ RUN_RECORDS = {".mmdlm.lock", "summary.json"}
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as c:
+    with worker_config(), local_cluster(ExecutorConfig(kind="dask", workers=2)) as c:
         yield c
 
 

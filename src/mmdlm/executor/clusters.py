@@ -19,7 +19,8 @@ def _resource_args(resources: dict[str, float]) -> list[str]:
 
 
 def local_cluster(cfg: ExecutorConfig) -> Any:
-    """A LocalCluster of `workers` processes with `threads_per_worker` threads each (no dashboard)."""
+    """A LocalCluster of `workers` processes with `threads_per_worker` threads each; no dashboard, and its
+    scheduler's HTTP endpoint on a free local port (never the shared 8787)."""
     from distributed import LocalCluster
 
     return LocalCluster(
@@ -27,6 +28,7 @@ def local_cluster(cfg: ExecutorConfig) -> Any:
         threads_per_worker=cfg.threads_per_worker,
         processes=True,
         dashboard_address=None,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
         resources=dict(cfg.worker_resources) or None,
     )
