@@ -74,6 +74,7 @@ def _worker_of(client, key_prefix: str) -> int | None:
     return None
 
 
+@pytest.mark.slow  # each new worker process imports the training stack (~17 s CPU)
 def test_folds_on_dask_with_a_worker_killed_mid_fold_give_the_local_results(cluster, records, reference,
                                                                             module_dir: Path) -> None:
     run = module_dir / "killed"
