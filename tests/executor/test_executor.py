@@ -1,4 +1,5 @@
-"""The local backend: items in order in-process, a pool whose workers end with their parent, the registry."""
+"""Executors: items in order in-process, a local pool whose workers end with their parent, the backends'
+config errors, non-daemonic workers on a cluster started from the config."""
 
 from __future__ import annotations
 
@@ -129,3 +130,24 @@ def test_no_scheduler_at_the_address_is_a_one_line_error() -> None:
     with pytest.raises(MmdlmError, match="no Dask scheduler at tcp://127.0.0.1:9") as err:
         open_executor(cfg)
     assert "executor.scheduler_address" in err.value.one_line()
+
+
+def _noop() -> None:
+    return None
+
+
+def _child_exit_code(_: int) -> int:
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=_noop)
+    child.start()  # a daemonic worker would refuse: "daemonic processes are not allowed to have children"
+    child.join()
+    return child.exitcode
+
+
+def test_tasks_on_a_cluster_started_from_the_config_may_start_processes() -> None:
+    pytest.importorskip("distributed")
+    with open_executor(ExecutorConfig(kind="dask", workers=1, timeout_s=60)) as ex:
+        assert ex.describe()["kind"] == "dask" and ex.workers == 1
+        (outcome,) = list(ex.map(_child_exit_code, [0], label="child"))
+    assert outcome.unwrap() == 0
