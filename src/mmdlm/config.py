@@ -12,6 +12,7 @@ from mmdlm.config_base import StrictModel
 from mmdlm.data.config import DataConfig
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.config import CVConfig
+from mmdlm.executor.config import ExecutorConfig
 from mmdlm.explain.config import ExplainConfig
 from mmdlm.model.config import ModelConfig
 from mmdlm.pipeline.config import DemoConfig
@@ -34,6 +35,7 @@ class Config(StrictModel):
     cv: CVConfig = Field(default_factory=CVConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
 
 def packaged_config(name: str) -> Path:

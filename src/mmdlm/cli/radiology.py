@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
 
         cfg = resolve_config(config)
         table = load_manifest(cohort).radiology
-        summary = extract_cohort(table, out, cfg.radiology, progress=not quiet, force=force)
+        summary = extract_cohort(
+            table, out, cfg.radiology, progress=not quiet, force=force, executor=cfg.executor
+        )
         for warning in summary["warnings"]:
             print(f"mmdlm: warning: {warning}", file=sys.stderr)
         c = summary["counts"]

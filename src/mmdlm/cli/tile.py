@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
 
         cfg = resolve_config(config)
         slides = load_manifest(cohort).slides  # validated; relative paths resolved against COHORT
-        summary = tile_slides(slides, out, cfg.tiling, seed=cfg.seed, workers=workers, progress=not quiet)
+        summary = tile_slides(
+            slides, out, cfg.tiling, seed=cfg.seed, workers=workers, progress=not quiet, executor=cfg.executor
+        )
         for warning in summary["warnings"]:
             print(f"mmdlm: warning: {warning}", file=sys.stderr)
         for failure in summary["failed"]:

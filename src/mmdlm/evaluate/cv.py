@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,29 +107,57 @@ def preflight(cfg, records: Sequence, run_dir: Path, task: str, configurations: 
                 cfg.cv.n_folds(task), cfg.seed)
 
 
-def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Sequence[str] | None = None, *,
-           train_fold: TrainFold | None = None,
-           clinical: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
-    """Cross-validate `task` over `configurations` on `records` (PatientRecord: patient_id, time, event,
-    label_5y).
+@dataclass(frozen=True)
+class FoldJob:
+    """One (task, fold) staged training to run: its patients, folder and cache key."""
 
-    Folds come from RUN/folds.json (made there if absent); each fold's training runs in
-    RUN/cv/<task>/fold_<k>/ and its predictions are kept there (reused when the same fold is asked again
-    with the same settings).
-    Writes RUN/predictions.csv and RUN/metrics.json (other tasks' rows and entries kept); returns this task's
-    predictions and metrics entry. `clinical` (patients.csv) adds the Cox model with the model's group.
-    """
+    task: str
+    fold: int
+    train: list
+    val: list
+    out_dir: Path
+    key: str
+    configurations: tuple[str, ...]
+    eligible: dict[str, set[str]]
+
+
+@dataclass
+class _TaskPlan:
+    task: str
+    configurations: tuple[str, ...]
+    truth: pd.DataFrame
+    parts: dict[int, pd.DataFrame] = field(default_factory=dict)
+    jobs: list[FoldJob] = field(default_factory=list)
+
+
+def run_fold(args: tuple[Any, FoldJob, TrainFold]) -> pd.DataFrame:
+    """One executor task: a fold's staged training, its per-patient validation predictions written to the
+    fold's cache (atomically, key last) and returned."""
+    cfg, job, train_fold = args
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    result = train_fold(cfg, job.task, job.train, job.val, job.out_dir, job.configurations)
+    missing = [c for c in job.configurations if c not in result]
+    if missing:
+        raise MmdlmError(f"training of fold {job.fold} returned no predictions for configuration "
+                         f"{missing[0]}")
+    fold_pred = pd.concat([_per_patient(job.task, c, job.fold, result[c], job.eligible[c])
+                           for c in job.configurations], ignore_index=True)
+    fold_pred = fold_pred.reindex(columns=list(PREDICTION_COLUMNS))
+    _write_fold_cache(job.out_dir, job.key, fold_pred)
+    return fold_pred
+
+
+def _plan_task(cfg, records: Sequence, run_dir: Path, task: str,
+               configurations: Sequence[str] | None) -> _TaskPlan:
+    """Folds of `task` (RUN/folds.json), the folds' cached predictions, and the folds still to train."""
     task = check_task(task)
     configurations = check_configurations(configurations, cfg.cv.configurations_for(task))
-    train_fold = train_fold or _default_train_fold()
-    run_dir = Path(run_dir)
     truth, strata = _population(records, task)
     by_id = {str(r.patient_id): r for r in records}
     n_folds = cfg.cv.n_folds(task)
     folds = ensure_folds(run_dir / "folds.json", task, truth["patient_id"].tolist(), strata, n_folds,
                          cfg.seed)
-
-    parts = []
+    plan = _TaskPlan(task, configurations, truth)
     for k in range(n_folds):
         val_ids = sorted(p for p, f in folds.items() if f == k)
         train_ids = sorted(p for p, f in folds.items() if f != k)
@@ -137,33 +166,100 @@ def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Seq
         cached = _read_fold_cache(out_dir, key)
         if cached is not None:
             log.info("cv %s fold %d: predictions reused from %s", task, k, out_dir)
-            parts.append(cached)
+            plan.parts[k] = cached
             continue
         log.info("cv %s fold %d/%d: %d training, %d validation patients", task, k + 1, n_folds,
                  len(train_ids), len(val_ids))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        result = train_fold(cfg, task, [by_id[p] for p in train_ids], [by_id[p] for p in val_ids], out_dir,
-                            configurations)
-        missing = [c for c in configurations if c not in result]
-        if missing:
-            raise MmdlmError(f"training of fold {k} returned no predictions for configuration {missing[0]}")
-        fold_pred = pd.concat([_per_patient(task, c, k, result[c], _eligible(by_id, val_ids, c))
-                               for c in configurations], ignore_index=True)
-        fold_pred = fold_pred.reindex(columns=list(PREDICTION_COLUMNS))
-        _write_fold_cache(out_dir, key, fold_pred)
-        parts.append(fold_pred)
+        plan.jobs.append(FoldJob(task, k, [by_id[p] for p in train_ids], [by_id[p] for p in val_ids],
+                                 out_dir, key, configurations,
+                                 {c: _eligible(by_id, val_ids, c) for c in configurations}))
+    return plan
 
+
+def fold_resources(cfg) -> dict[str, float]:
+    """Dask worker resources one fold's training needs: executor.resources.cv, else one GPU per training
+    device when train.accelerator is gpu/cuda, else none."""
+    chosen = cfg.executor.resources.cv
+    if chosen is not None:
+        return dict(chosen)
+    if str(cfg.train.accelerator).lower() in ("gpu", "cuda"):
+        return {"GPU": float(cfg.train.devices) if isinstance(cfg.train.devices, int) else 1.0}
+    return {}
+
+
+def _train_folds(cfg, plans: list[_TaskPlan], train_fold: TrainFold) -> None:
+    """Run every plan's pending folds on the configured executor (one task per (task, fold)); each finished
+    fold lands in its plan. A fold's error stops the run; a fold whose worker died is reported once the
+    other folds have finished, so a rerun keeps every fold that did."""
+    from mmdlm.executor import WorkerLost, open_executor
+
+    jobs = [(cfg, job, train_fold) for plan in plans for job in plan.jobs]
+    if not jobs:
+        return
+    by_task = {plan.task: plan for plan in plans}
+    errors: list[tuple[int, BaseException]] = []
+    with open_executor(cfg.executor) as ex:
+        log.info("cv: %d fold trainings on the %s executor (%d workers)", len(jobs), ex.kind, ex.workers)
+        for n, outcome in enumerate(ex.map(run_fold, jobs, label="cv", resources=fold_resources(cfg)), 1):
+            job = outcome.item[1]
+            if outcome.ok:
+                by_task[job.task].parts[job.fold] = outcome.value
+                log.info("cv %s fold %d: trained (%d/%d)", job.task, job.fold, n, len(jobs))
+                continue
+            log.error("cv %s fold %d failed: %s", job.task, job.fold, outcome.error)
+            if not isinstance(outcome.error, WorkerLost):
+                outcome.unwrap()
+            errors.append((outcome.index, MmdlmError(f"cv {job.task} fold {job.fold}: {outcome.error}; run "
+                                                     "the same command again to resume")))
+    if errors:
+        raise min(errors, key=lambda e: e[0])[1]
+
+
+def _finish_task(cfg, plan: _TaskPlan, run_dir: Path,
+                 clinical: pd.DataFrame | None) -> tuple[pd.DataFrame, dict]:
+    """A task's out-of-fold predictions and metrics into RUN/predictions.csv and RUN/metrics.json."""
+    task, configurations = plan.task, plan.configurations
+    parts = [plan.parts[k] for k in sorted(plan.parts)]
     predictions = pd.concat(parts, ignore_index=True).reindex(columns=list(PREDICTION_COLUMNS))
     empty = [c for c in configurations if not (predictions["configuration"] == c).any()]
     if empty:
         raise MmdlmError(f"no patient has any modality of configuration {empty[0]} "
                          f"({', '.join(CONFIGURATIONS[empty[0]])})", field="configuration")
-    metrics = task_metrics(task, predictions, truth, cfg.cv, cfg.seed, clinical)
+    metrics = task_metrics(task, predictions, plan.truth, cfg.cv, cfg.seed, clinical)
     write_predictions(run_dir / "predictions.csv", task, predictions)
     path = run_dir / "metrics.json"
     existing = json.loads(path.read_text()) if path.is_file() else None
     write_json_atomic(path, _json_safe(merge_metrics(existing, task, metrics)))
     return predictions, metrics
+
+
+def run_cv_tasks(cfg, records: Sequence, run_dir: Path, tasks: Sequence[str],
+                 configurations: Sequence[str] | None = None, *, train_fold: TrainFold | None = None,
+                 clinical: pd.DataFrame | None = None) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """run_cv for several tasks, their folds trained together on cfg.executor (one task per (task, fold));
+    results and files as running run_cv task by task."""
+    train_fold = train_fold or _default_train_fold()
+    run_dir = Path(run_dir)
+    plans = [_plan_task(cfg, records, run_dir, t, configurations) for t in tasks]
+    _train_folds(cfg, plans, train_fold)
+    return {plan.task: _finish_task(cfg, plan, run_dir, clinical) for plan in plans}
+
+
+def run_cv(cfg, records: Sequence, run_dir: Path, task: str, configurations: Sequence[str] | None = None, *,
+           train_fold: TrainFold | None = None,
+           clinical: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Cross-validate `task` over `configurations` on `records` (PatientRecord: patient_id, time, event,
+    label_5y).
+
+    Folds come from RUN/folds.json (made there if absent); each fold's training runs in
+    RUN/cv/<task>/fold_<k>/ (on cfg.executor: one task per fold) and its predictions are kept there (reused
+    when the same fold is asked again with the same settings).
+    Writes RUN/predictions.csv and RUN/metrics.json (other tasks' rows and entries kept); returns this task's
+    predictions and metrics entry. `clinical` (patients.csv) adds the Cox model with the model's group.
+    """
+    task = check_task(task)
+    return run_cv_tasks(cfg, records, run_dir, [task], configurations, train_fold=train_fold,
+                        clinical=clinical)[task]
 
 
 def _read_fold_cache(out_dir: Path, key: str) -> pd.DataFrame | None:

@@ -13,7 +13,7 @@ from mmdlm.atomic import atomic_path, write_json_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
-from mmdlm.evaluate.cv import _json_safe, check_configurations, check_task, preflight, run_cv
+from mmdlm.evaluate.cv import _json_safe, check_configurations, check_task, preflight, run_cv_tasks
 from mmdlm.evaluate.external import evaluate_external
 
 log = logging.getLogger("mmdlm.evaluate")
@@ -36,7 +36,8 @@ def snapshot_manifest(cohort: Path, run_dir: Path) -> None:
 def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None, run_dir: Path, *,
                    tasks: Sequence[str] | None = None, configurations: Sequence[str] | None = None,
                    train_fold=None, lock: bool = True) -> dict:
-    """`mmdlm cv`: every task's CV (run_cv) plus the cohort's clinical baselines in RUN/metrics.json.
+    """`mmdlm cv`: every task's CV (run_cv_tasks: all (task, fold) trainings on cfg.executor) plus the
+    cohort's clinical baselines in RUN/metrics.json.
 
     `lock=False` when the caller already holds RUN's lock (mmdlm.pipeline).
     """
@@ -65,8 +66,8 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
                          ", ".join(loaded.skipped_ids))
             save_config(run_dir, cfg)
             snapshot_manifest(cohort, run_dir)
-            for task in tasks:
-                run_cv(cfg, records, run_dir, task, configurations, train_fold=train_fold, clinical=patients)
+            run_cv_tasks(cfg, records, run_dir, tasks, configurations, train_fold=train_fold,
+                         clinical=patients)
             metrics = json.loads((run_dir / "metrics.json").read_text())
             try:
                 metrics["baselines"] = clinical_baselines(patients, cfg.cv)

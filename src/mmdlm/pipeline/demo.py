@@ -88,14 +88,17 @@ def prepare_cohort(
         )
     manifest = load_manifest(layout.manifest)
     tiles = tile_slides(
-        manifest.slides, layout.tiles, cfg.tiling, seed=cfg.seed, workers=workers, progress=progress
+        manifest.slides, layout.tiles, cfg.tiling, seed=cfg.seed, workers=workers, progress=progress,
+        executor=cfg.executor,
     )
     _no_failures(tiles, "slides", "slide_id", layout.tiles)
     say(
         f"  tile: {tiles['counts']['done']} tiled, {tiles['counts']['skipped_fresh']} already done; "
         + ", ".join(f"{n} tiles at {m}" for m, n in tiles["tiles"].items())
     )
-    rad = extract_cohort(manifest.radiology, layout.radiology, cfg.radiology, progress=progress)
+    rad = extract_cohort(
+        manifest.radiology, layout.radiology, cfg.radiology, progress=progress, executor=cfg.executor
+    )
     _no_failures(rad, "patients", "patient_id", layout.radiology)
     say(
         f"  radiology: {rad['counts']['done']} extracted, {rad['counts']['fresh']} already done; "

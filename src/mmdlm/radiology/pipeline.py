@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
+from mmdlm.executor import ExecutorConfig, WorkerLost, open_executor
 from mmdlm.names import id_path
 from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.radiology.dicom import MODALITY_KEY, SERIES_UID_KEY, read_dicom_series
@@ -297,6 +298,49 @@ def _run_one(
     return {"patient_id": pid, **res}
 
 
+def _patient_job(args: tuple[str, pd.DataFrame, Path, RadiologyConfig, bool]) -> dict[str, Any]:
+    """One executor task: a patient's planes (what _run_one returns)."""
+    return _run_one(*args)
+
+
+def _run_patients(
+    groups: dict[str, pd.DataFrame],
+    out_dir: Path,
+    cfg: RadiologyConfig,
+    force: bool,
+    progress: bool,
+    executor: ExecutorConfig | None,
+) -> list[dict[str, Any]]:
+    """Every patient on the configured executor; results in the table's patient order."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("radiology"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        disable=not progress,
+    )
+    jobs = [(pid, rows, out_dir, cfg, force) for pid, rows in groups.items()]
+    results: dict[str, dict[str, Any]] = {}
+    resources = executor.resources.radiology if executor is not None else None
+    with open_executor(executor) as ex, bar:
+        task = bar.add_task("", total=len(jobs))
+        for outcome in ex.map(_patient_job, jobs, label="radiology", resources=resources):
+            pid = outcome.item[0]
+            if isinstance(outcome.error, WorkerLost):
+                res = {"patient_id": pid, "status": "failed", "planes": 0, "warnings": [],
+                       "reason": f"patient {pid}: radiology process died ({outcome.error})"}
+            else:
+                res = outcome.unwrap()
+            results[pid] = res
+            bar.update(task, advance=1, description=f"{pid} {res['status']}")
+    return [results[pid] for pid in groups]
+
+
 def extract_cohort(
     radiology: pd.DataFrame,
     out_dir: str | Path,
@@ -304,12 +348,14 @@ def extract_cohort(
     *,
     progress: bool = False,
     force: bool = False,
+    executor: ExecutorConfig | None = None,
 ) -> dict[str, Any]:
     """Extract every patient of a radiology table (manifest radiology.csv) into the store `out_dir`.
 
     Patients whose inputs and config are unchanged since the last run are kept (status 'fresh') unless
     `force`. Per-patient input problems are recorded as failures (with reasons) and warnings; the summary
-    (also RAD/summary.json) holds counts, failures and warnings.
+    (also RAD/summary.json) holds counts, failures and warnings. Patients run on `executor` (None: here, one
+    after another).
     """
     from mmdlm.atomic import write_json_atomic
     from mmdlm.rundir import run_lock
@@ -318,27 +364,10 @@ def extract_cohort(
     out_dir = Path(out_dir)
     table = check_radiology_table(radiology)
     groups = {pid: g for pid, g in table.groupby("patient_id", sort=False)}
-    results: list[dict[str, Any]] = []
     with run_lock(out_dir):
         remove_stale_temporaries(out_dir)
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(
-            TextColumn("radiology"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=Console(stderr=True),
-            disable=not progress,
-        )
-        with bar:
-            task = bar.add_task("", total=len(groups))
-            for pid, rows in groups.items():
-                res = _run_one(pid, rows, out_dir, cfg, force)
-                results.append(res)
-                bar.update(task, advance=1, description=f"{pid} {res['status']}")
+        results = _run_patients(groups, out_dir, cfg, force, progress, executor)
+        remove_stale_temporaries(out_dir)  # left by a worker that died mid-patient (its task was redone)
         index: list[dict[str, Any]] = []
         for res in results:
             if res["status"] in ("done", "fresh"):

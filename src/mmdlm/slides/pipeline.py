@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import multiprocessing
 import os
 import re
 import time
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ import pandas as pd
 
 from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
+from mmdlm.executor import ExecutorConfig, WorkerLost, open_executor
 from mmdlm.names import check_id
 from mmdlm.oserrors import OutputError, is_write_refusal, output_error
 from mmdlm.slides.config import TilingConfig
@@ -340,10 +338,11 @@ def tile_slides(
     seed: int = 0,
     workers: int | None = None,
     progress: bool = True,
+    executor: ExecutorConfig | None = None,
 ) -> dict[str, Any]:
     """Tile every slide (columns slide_id, patient_id, path) into out_dir; returns the summary (also written
     to out_dir/summary.json). Fresh stores are skipped, stale ones redone, failed slides
-    listed (not raised)."""
+    listed (not raised). Slides run on `executor` (None: the local pool of `workers`, else cfg.workers)."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     table = check_slides_table(slides)
@@ -354,14 +353,19 @@ def tile_slides(
     with tiles_lock(out_dir):
         (out_dir / "qc").mkdir(exist_ok=True)
         remove_stale_temporaries(out_dir)
-        results = _run_jobs(jobs, workers, progress)
-        summary = _summarise(results, cfg, seed, workers, time.perf_counter() - t0)
+        results, ran_on = _run_jobs(jobs, workers, progress, executor)
+        remove_stale_temporaries(out_dir)  # left by a worker that died mid-slide (its task was redone)
+        summary = _summarise(results, cfg, seed, ran_on, time.perf_counter() - t0)
         _write_index(out_dir, results, cfg)
         write_json_atomic(out_dir / "summary.json", summary)
     return summary
 
 
-def _run_jobs(jobs: list[tuple], workers: int, progress: bool) -> list[dict[str, Any]]:
+def _run_jobs(
+    jobs: list[tuple], workers: int, progress: bool, executor: ExecutorConfig | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Tile every job on the configured executor (local pool of `workers`, or Dask); results in job order
+    and what ran them."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -375,44 +379,33 @@ def _run_jobs(jobs: list[tuple], workers: int, progress: bool) -> list[dict[str,
         console=Console(stderr=True),
         disable=not progress,
     )
-    with bar:
+    resources = executor.resources.tile if executor is not None else None
+    with open_executor(executor, workers=workers) as ex, bar:
+        ran_on = ex.describe()
         task = bar.add_task("", total=len(jobs))
-
-        def record(res: dict[str, Any]) -> None:
+        for outcome in ex.map(_job, jobs, label="tile", resources=resources):
+            job = outcome.item
+            if isinstance(outcome.error, WorkerLost):
+                res = {
+                    "slide_id": job[0],
+                    "patient_id": job[1],
+                    "path": job[2],
+                    "status": "failed",
+                    "reason": f"file {job[2]}: tiling process died (reader crash?)",
+                    "n_tiles": {},
+                    "n_blurred": {},
+                    "warnings": [],
+                    "seconds": None,
+                }
+            else:
+                res = outcome.unwrap()
             results[res["slide_id"]] = res
             bar.update(task, advance=1, description=f"{res['slide_id']} {res['status']}")
-
-        if workers == 1 or len(jobs) <= 1:
-            for job in jobs:
-                record(_job(job))
-        else:
-            ctx = multiprocessing.get_context("forkserver")  # workers never inherit the progress thread
-            ctx.set_forkserver_preload(["mmdlm.slides.pipeline"])  # import once, fork per worker
-            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-                futures = {pool.submit(_job, job): job for job in jobs}
-                for fut in as_completed(futures):
-                    job = futures[fut]
-                    try:
-                        record(fut.result())
-                    except BrokenProcessPool:
-                        record(
-                            {
-                                "slide_id": job[0],
-                                "patient_id": job[1],
-                                "path": job[2],
-                                "status": "failed",
-                                "reason": f"file {job[2]}: tiling process died (reader crash?)",
-                                "n_tiles": {},
-                                "n_blurred": {},
-                                "warnings": [],
-                                "seconds": None,
-                            }
-                        )
-    return [results[job[0]] for job in jobs]
+    return [results[job[0]] for job in jobs], ran_on
 
 
 def _summarise(
-    results: list[dict[str, Any]], cfg: TilingConfig, seed: int, workers: int, seconds: float
+    results: list[dict[str, Any]], cfg: TilingConfig, seed: int, ran_on: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
     by_status = {s: [r["slide_id"] for r in results if r["status"] == s] for s in ("done", "fresh", "redone")}
     failed = [
@@ -458,7 +451,8 @@ def _summarise(
         },
         "params_hash": params_hash(cfg, seed),
         "seed": seed,
-        "workers": workers,
+        "workers": ran_on["workers"],
+        "executor": ran_on["kind"],
         "seconds": round(seconds, 2),
     }
 
