@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mmdlm.data.cache import ImageCache
 from mmdlm.data.records import PatientRecord
 from mmdlm.errors import MmdlmError
 from mmdlm.model.fusion import MultimodalNet, mute
@@ -24,10 +25,11 @@ def predict_model(
     cfg,
     n_genomic: int,
     device: str | torch.device = "cpu",
+    cache: ImageCache | None = None,
 ) -> pd.DataFrame:
     """patient_id, risk | p_dead_5y, att_* (means over the patient's evaluation combinations)."""
     model = model.eval().to(device)
-    loader = eval_loader(records, active, cfg, n_genomic, persistent=False)
+    loader = eval_loader(records, active, cfg, n_genomic, persistent=False, cache=cache)
     parts = []
     for batch in loader:
         batch = {
