@@ -119,3 +119,21 @@ def test_calibration_points_equal_scikit_learn() -> None:
     obs, pred = calibration_curve(y, p, n_bins=5, strategy="quantile")
     assert got["observed"] == pytest.approx(obs.tolist()) and got["predicted"] == pytest.approx(pred.tolist())
     assert got["brier"] == pytest.approx(brier_score_loss(y, p))
+
+
+def test_an_undefined_fold_is_left_out_and_counted() -> None:
+    from mmdlm.evaluate.compare import comparison_rows
+    from mmdlm.evaluate.summary import _aggregate
+
+    agg = _aggregate([0.6, None, 0.7], None)
+    assert agg["mean"] == pytest.approx(0.65) and agg["n_defined"] == 2 and agg["n_folds"] == 3
+    assert agg["folds"] == [0.6, None, 0.7] and agg["max"] == 0.7
+    rows = comparison_rows({"a": {"c_index": agg}}, "c_index", {}, "a")
+    assert rows[0]["folds"][1] is None and rows[0]["n_defined"] == 2 and rows[0]["is_reference"]
+    # a fold where one side has no comparable pair (no event among its patients): undefined, not used
+    rng = np.random.default_rng(7)
+    a, b = _fold_frames(rng, n=60)
+    a.loc[a.fold == 2, "event"] = 0
+    res = compare_paired("cox", a, b.assign(event=a.event), "risk", n_cohort=60, n_boot=50, seed=0)
+    assert res["a_folds"][2] is None and res["differences"][2] is None and res["n_folds_used"] == 2
+    assert res["corrected_ttest"]["n_folds"] == 2
