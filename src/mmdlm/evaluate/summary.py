@@ -106,10 +106,14 @@ def fold_ibs(d: pd.DataFrame, k: int, train: pd.DataFrame) -> float | None:
     other, this = d["fold"] != k, d["fold"] == k
     if other.sum() < 2 or d.loc[other, "event"].sum() == 0 or this.sum() < 2:
         return None
-    times = brier_grid(d.loc[this, "time"], train["time"])
+    # the grid stays inside both the IPCW training follow-up and the follow-up the Cox model was fitted on
+    times = brier_grid(d.loc[this, "time"], np.minimum(train["time"], d.loc[other, "time"].max()))
     if len(times) < 2:
         return None
-    surv = breslow_survival(z[other], d.loc[other, "time"], d.loc[other, "event"], z[this], times)
+    try:
+        surv = breslow_survival(z[other], d.loc[other, "time"], d.loc[other, "event"], z[this], times)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):  # e.g. a constant risk: no Cox fit
+        return None
     return integrated_brier(d.loc[this, "time"], d.loc[this, "event"], surv, train["time"], train["event"],
                             times)
 
