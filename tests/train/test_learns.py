@@ -12,7 +12,7 @@ from mmdlm.evaluate.metrics import harrell_cindex
 from mmdlm.train.staged import train_fold
 
 CONFS = ("histo_10x", "histo_5x", "radiology", "histo_radiology")
-#: fixed seed and thread count (CPU results depend on both); about 20-30 s on 2 idle cores
+#: fixed seed and thread count (CPU results depend on both)
 TINY = {"seed": 0,
         "data": {"image_size": 16, "val_images_per_modality": 1, "augment": False},
         "model": {"pretrained": "none", "width": 8, "dropout": 0.0},
