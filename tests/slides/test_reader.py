@@ -12,7 +12,7 @@ from PIL import Image
 from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide
 from mmdlm.slides.reader import SlideReader, argb_to_rgb, rgb_from_argb
-from mmdlm.slides.tiff_writer import write_array_tiff
+from mmdlm.synth.tiff import write_array_tiff
 
 
 def test_real_aperio_slide_geometry_and_mpp(cmu_slide: Path) -> None:

@@ -271,14 +271,6 @@ def check_radiology_table(radiology: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def remove_stale_temporaries(out_dir: Path) -> None:
-    """Remove temp siblings (.<name>.tmp-<pid>-*) left by a killed run."""
-    import shutil
-
-    for p in out_dir.glob(".*.tmp-*"):
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-
-
 def _run_one(
     pid: str, rows: pd.DataFrame, out_dir: Path, cfg: RadiologyConfig, force: bool
 ) -> dict[str, Any]:
@@ -362,16 +354,16 @@ def extract_cohort(
     after another).
     """
     from mmdlm.atomic import write_json_atomic
-    from mmdlm.rundir import run_lock
+    from mmdlm.locks import folder_lock, remove_stale_temporaries
 
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     table = check_radiology_table(radiology)
     groups = {pid: g for pid, g in table.groupby("patient_id", sort=False)}
-    with run_lock(out_dir):
-        remove_stale_temporaries(out_dir)
+    with folder_lock(out_dir, "radiology folder"):
+        remove_stale_temporaries((out_dir,))
         results = _run_patients(groups, out_dir, cfg, force, progress, executor)
-        remove_stale_temporaries(out_dir)  # left by a worker that died mid-patient (its task was redone)
+        remove_stale_temporaries((out_dir,))  # left by a worker that died mid-patient (its task was redone)
         index: list[dict[str, Any]] = []
         for res in results:
             if res["status"] in ("done", "fresh"):

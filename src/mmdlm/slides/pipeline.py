@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import re
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +13,7 @@ import pandas as pd
 from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.executor import ExecutorConfig, WorkerLost, open_executor
+from mmdlm.locks import folder_lock, remove_stale_temporaries
 from mmdlm.names import check_id
 from mmdlm.oserrors import OutputError, is_write_refusal, output_error
 from mmdlm.slides.config import TilingConfig
@@ -38,9 +34,6 @@ from mmdlm.slides.store import (
 from mmdlm.slides.tissue import is_blurred, slide_thumbnail, tissue_mask
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
-LOCK_NAME = ".mmdlm.lock"
-#: Temporary names left by mmdlm.atomic: .<final>.tmp-<pid>-<hex>
-_TMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 
 
 def mag_label(magnification: float) -> str:
@@ -282,41 +275,6 @@ def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> dict[str, Any]:
     return tile_slide(*args)
 
 
-def remove_stale_temporaries(out_dir: Path) -> list[Path]:
-    """Delete temporary files left in out_dir and out_dir/qc by killed runs. Call with the folder lock held:
-    then no live run owns them (a killed run's orphaned worker, if any, only loses its rename)."""
-    removed = []
-    for folder in (out_dir, out_dir / "qc"):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if _TMP_NAME.match(entry.name) is None or not entry.is_file():
-                continue
-            entry.unlink(missing_ok=True)
-            removed.append(entry)
-    return removed
-
-
-@contextlib.contextmanager
-def tiles_lock(out_dir: Path) -> Iterator[Path]:
-    """Exclusive OS lock on the tile folder (released even if the process is killed); a second concurrent
-    `mmdlm tile` into the same folder fails with a clear message. (mmdlm.rundir.run_lock's mechanism, kept
-    here so tiling never imports the full config and its model stack.)"""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise MmdlmError(f"tile folder is in use by process {holder}", file=out_dir) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield out_dir
-    finally:
-        os.close(fd)
-
-
 def check_slides_table(slides: pd.DataFrame) -> pd.DataFrame:
     """Validate the slides table (slide_id, patient_id, path; unique IDs usable as file names)."""
     missing = [c for c in SLIDE_COLUMNS if c not in slides.columns]
@@ -350,11 +308,12 @@ def tile_slides(
     if workers < 1:
         raise MmdlmError("workers must be at least 1", field="workers")
     jobs = [(r.slide_id, r.patient_id, r.path, out_dir, cfg, seed) for r in table.itertuples()]
-    with tiles_lock(out_dir):
+    with folder_lock(out_dir, "tile folder"):
         (out_dir / "qc").mkdir(exist_ok=True)
-        remove_stale_temporaries(out_dir)
+        remove_stale_temporaries((out_dir, out_dir / "qc"))
         results, ran_on = _run_jobs(jobs, workers, progress, executor)
-        remove_stale_temporaries(out_dir)  # left by a worker that died mid-slide (its task was redone)
+        # left by a worker that died mid-slide (its task was redone)
+        remove_stale_temporaries((out_dir, out_dir / "qc"))
         summary = _summarise(results, cfg, seed, ran_on, time.perf_counter() - t0)
         _write_index(out_dir, results, cfg)
         write_json_atomic(out_dir / "summary.json", summary)

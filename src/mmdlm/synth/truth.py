@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import expit, ndtr
 
-from mmdlm.cohort.synth.config import SynthConfig
+from mmdlm.synth.config import SynthConfig
 
 #: Days per month used for *_MONTHS (as cBioPortal's TCGA files: days / 30.4167).
 DAYS_PER_MONTH = 30.4167
