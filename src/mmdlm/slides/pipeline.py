@@ -165,7 +165,7 @@ def tile_slide(
                 final.unlink(missing_ok=True)
                 for old in (qc_file, *(qc_file.with_suffix(suffix) for suffix in LEGACY_SUFFIXES)):
                     old.unlink(missing_ok=True)
-            with open_slide(path) as slide:
+            with open_slide(path, cfg.reader) as slide:
                 _tile_into(slide, final, qc_file, expected, cfg, seed, result)
             result["status"] = "redone" if existed else "done"
     except OutputError:

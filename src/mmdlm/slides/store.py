@@ -64,6 +64,8 @@ def params_hash(cfg: TilingConfig, seed: int) -> str:
     params["format_version"] = FORMAT_VERSION
     params["algorithm_version"] = ALGORITHM_VERSION
     params["seed"] = int(seed) if cfg.max_tiles_per_slide is not None else None
+    if params.get("reader") == "openslide":  # the default backend: hashes as before the choice existed
+        del params["reader"]
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
 
 
