@@ -15,7 +15,7 @@ import openslide.lowlevel
 from PIL import Image
 
 from mmdlm.errors import MmdlmError
-from mmdlm.slides.reader import MppKeys, SlideMpp, resolve_mpp
+from mmdlm.slides.reader import MppKeys, ReaderBase
 
 #: Errors OpenSlide and the image stack raise for a file they cannot read.
 READ_ERRORS: tuple[type[BaseException], ...] = (openslide.OpenSlideError, OSError, ValueError)
@@ -49,7 +49,7 @@ def rgb_from_argb(argb: np.ndarray, reduce: int = 1) -> np.ndarray:
     return np.frombuffer(image.tobytes("raw", "BGR"), np.uint8).reshape(image.height, image.width, 3)
 
 
-class OpenSlideReader:
+class OpenSlideReader(ReaderBase):
     """An open whole-slide image read by OpenSlide (the `openslide` reader). Use `open_slide(path)`."""
 
     def __init__(self, path: str | Path, osr: openslide.OpenSlide) -> None:
@@ -65,28 +65,7 @@ class OpenSlideReader:
         # `read_region` would only undo. Absent in another openslide-python: the public call is used.
         self._c_read_region = getattr(openslide.lowlevel, "_read_region", None)
         self._c_handle = getattr(osr, "_osr", None)
-        self._mpp: SlideMpp | MmdlmError
-        try:
-            self._mpp = resolve_mpp(self.properties, self.path, OPENSLIDE_KEYS)
-        except MmdlmError as exc:
-            self._mpp = exc
-
-    @property
-    def level_count(self) -> int:
-        """Number of pyramid levels."""
-        return len(self.level_dimensions)
-
-    @property
-    def mpp(self) -> SlideMpp:
-        """Level-0 um/px; raises MmdlmError (file, field) when neither mpp nor objective power is known."""
-        if isinstance(self._mpp, MmdlmError):
-            raise self._mpp
-        return self._mpp
-
-    @property
-    def vendor(self) -> str:
-        """OpenSlide's format name (aperio, generic-tiff, ...)."""
-        return self.properties.get(openslide.PROPERTY_NAME_VENDOR, "")
+        self._resolve(OPENSLIDE_KEYS, openslide.PROPERTY_NAME_VENDOR)
 
     @property
     def reads_argb(self) -> bool:
@@ -155,15 +134,6 @@ class OpenSlideReader:
     def close(self) -> None:
         """Release the OpenSlide handle."""
         self._osr.close()
-
-    def __enter__(self) -> OpenSlideReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"OpenSlideReader({str(self.path)!r}, dimensions={self.dimensions}, levels={self.level_count})"
 
 
 def open_openslide(path: Path) -> OpenSlideReader:

@@ -119,6 +119,58 @@ class SlideReader(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+class ReaderBase:
+    """What every backend shares: geometry attributes, the resolved pixel size, `level_count`, `vendor`,
+    context management. A backend sets the attributes, calls `_resolve(keys, vendor_key)` and implements
+    the region, ARGB, associated-image and close methods."""
+
+    path: Path
+    properties: dict[str, str]
+    dimensions: tuple[int, int]
+    level_dimensions: tuple[tuple[int, int], ...]
+    level_downsamples: tuple[float, ...]
+    _mpp: SlideMpp | MmdlmError
+    _vendor_key: str = ""
+
+    def _resolve(self, keys: MppKeys, vendor_key: str) -> None:
+        self._vendor_key = vendor_key
+        try:
+            self._mpp = resolve_mpp(self.properties, self.path, keys)
+        except MmdlmError as exc:
+            self._mpp = exc
+
+    @property
+    def level_count(self) -> int:
+        """Number of pyramid levels."""
+        return len(self.level_dimensions)
+
+    @property
+    def mpp(self) -> SlideMpp:
+        """Level-0 um/px; raises MmdlmError (file, field) when neither mpp nor objective power is known."""
+        if isinstance(self._mpp, MmdlmError):
+            raise self._mpp
+        return self._mpp
+
+    @property
+    def vendor(self) -> str:
+        """The backend's format name (aperio, generic-tiff, ...)."""
+        return self.properties.get(self._vendor_key, "")
+
+    def close(self) -> None:
+        """Release the backend's handle."""
+        raise NotImplementedError
+
+    def __enter__(self) -> ReaderBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}({str(self.path)!r}, dimensions={self.dimensions}, levels={self.level_count})"
+
+
 def _open_openslide(path: Path) -> SlideReader:
     from mmdlm.slides.openslide_reader import open_openslide
 

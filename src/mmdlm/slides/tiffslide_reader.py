@@ -11,7 +11,7 @@ import tiffslide
 from PIL import Image
 
 from mmdlm.errors import MmdlmError
-from mmdlm.slides.reader import MppKeys, SlideMpp, resolve_mpp
+from mmdlm.slides.reader import MppKeys, ReaderBase
 
 #: Errors tiffslide and the image stack raise for a file they cannot read.
 READ_ERRORS: tuple[type[BaseException], ...] = (tiffslide.TiffFileError, OSError, ValueError, KeyError)
@@ -20,7 +20,7 @@ TIFFSLIDE_KEYS = MppKeys(
 )
 
 
-class TiffSlideReader:
+class TiffSlideReader(ReaderBase):
     """An open whole-slide image read by tiffslide (the `tiffslide` reader): open_slide(path, "tiffslide")."""
 
     def __init__(self, path: str | Path, ts: tiffslide.TiffSlide) -> None:
@@ -34,28 +34,7 @@ class TiffSlideReader:
         )
         self.level_downsamples: tuple[float, ...] = tuple(float(d) for d in ts.level_downsamples)
         self._associated: dict[str, Image.Image | None] = {}
-        self._mpp: SlideMpp | MmdlmError
-        try:
-            self._mpp = resolve_mpp(self.properties, self.path, TIFFSLIDE_KEYS)
-        except MmdlmError as exc:
-            self._mpp = exc
-
-    @property
-    def level_count(self) -> int:
-        """Number of pyramid levels."""
-        return len(self.level_dimensions)
-
-    @property
-    def mpp(self) -> SlideMpp:
-        """Level-0 um/px; raises MmdlmError (file, field) when neither mpp nor objective power is known."""
-        if isinstance(self._mpp, MmdlmError):
-            raise self._mpp
-        return self._mpp
-
-    @property
-    def vendor(self) -> str:
-        """tiffslide's format name (aperio, generic, ...)."""
-        return self.properties.get(tiffslide.PROPERTY_NAME_VENDOR, "")
+        self._resolve(TIFFSLIDE_KEYS, tiffslide.PROPERTY_NAME_VENDOR)
 
     @property
     def reads_argb(self) -> bool:
@@ -70,7 +49,7 @@ class TiffSlideReader:
         self, location: tuple[int, int], level: int, size: tuple[int, int], reduce: int = 1
     ) -> np.ndarray:
         """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y),
-        box-averaged over `reduce` x `reduce` blocks (PIL's reduce); pixels outside the image are white."""
+        box-averaged over `reduce` blocks (PIL's reduce); an RGBA level is composited onto white."""
         xy, wh = (int(location[0]), int(location[1])), (int(size[0]), int(size[1]))
         try:
             arr = self._ts.read_region(xy, int(level), wh, as_array=True)
@@ -96,15 +75,6 @@ class TiffSlideReader:
     def close(self) -> None:
         """Release the file handle."""
         self._ts.close()
-
-    def __enter__(self) -> TiffSlideReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"TiffSlideReader({str(self.path)!r}, dimensions={self.dimensions}, levels={self.level_count})"
 
 
 def open_tiffslide(path: Path) -> TiffSlideReader:
