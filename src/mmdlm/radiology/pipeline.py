@@ -354,15 +354,10 @@ def extract_cohort(
         write_index(out_dir, index)
         return _summarise(results, index, cfg, seconds)
 
+    resources = executor.resources.radiology if executor is not None else None
     return run_store_stage(
-        RADIOLOGY_STAGE,
-        out_dir,
-        jobs,
-        finish,
-        summary_name=SUMMARY_NAME,
-        executor=executor,
-        resources=executor.resources.radiology if executor is not None else None,
-        progress=progress,
+        RADIOLOGY_STAGE, out_dir, jobs, finish, summary_name=SUMMARY_NAME, executor=executor,
+        resources=resources, progress=progress,
     )
 
 

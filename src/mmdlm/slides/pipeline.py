@@ -329,14 +329,9 @@ def tile_slides(
         _write_index(out_dir, results, cfg)
         return _summarise(results, cfg, seed, ran_on, seconds)
 
+    resources = executor.resources.tile if executor is not None else None
     return run_store_stage(
-        TILING_STAGE,
-        out_dir,
-        jobs,
-        finish,
-        executor=executor,
-        workers=workers,
-        resources=executor.resources.tile if executor is not None else None,
+        TILING_STAGE, out_dir, jobs, finish, executor=executor, workers=workers, resources=resources,
         progress=progress,
     )
 
