@@ -98,7 +98,7 @@ def test_folds_on_dask_with_a_worker_killed_mid_fold_give_the_local_results(clus
             time.sleep(0.02)
         thread.join(timeout=300)
         assert not thread.is_alive()
-        assert killed is not None, "fold 1 was never seen training"
+        assert killed is not None, f"fold 1 was never seen training (run error: {result.get('error')!r})"
         assert killed not in client.run(os.getpid).values()  # the nanny started a new worker
     assert "error" not in result, result.get("error")
     assert _outputs(run) == _outputs(reference)
