@@ -16,7 +16,6 @@ from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.cv import _eligible, _json_safe, check_configurations
 from mmdlm.evaluate.folds import read_folds
 from mmdlm.evaluate.summary import (
-    SCORE,
     _aggregate,
     _fold_metrics,
     configuration_metrics,
@@ -24,6 +23,7 @@ from mmdlm.evaluate.summary import (
     truth_table,
 )
 from mmdlm.names import id_path
+from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.evaluate")
 
@@ -44,11 +44,12 @@ def _default_predict() -> Predict:
 def ensemble_scores(per_model: Sequence[pd.DataFrame], task: str) -> pd.DataFrame:
     """One score per patient from the fold models: Cox risks z-scored per fold model (each has its own scale)
     then averaged; 5YSS probabilities averaged (they share the probability scale). Attention averaged."""
-    score = SCORE[task]
+    t = get_task(task)
+    score = t.score_column
     parts = []
     for p in per_model:
         p = p.copy()
-        if task == "cox":
+        if t.per_model_scale:
             sd = float(p[score].std())
             p[score] = (p[score] - p[score].mean()) / sd if sd > 0 else 0.0
         parts.append(p)
@@ -91,7 +92,7 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
     rows = []
     for task, spec in folds.items():
         n_folds = int(spec["n_folds"])
-        truth = truth_all[truth_all["label_5y"].notna()] if task == "5yss" else truth_all
+        truth = get_task(task).eligible_truth(truth_all)
         confs = check_configurations(configurations, cfg.cv.configurations_for(task))
         confs = [c for c in confs if (run_dir / "cv" / task / "fold_0" / c / "model.ckpt").is_file()]
         task_out: dict = {"configurations": {}}
@@ -106,7 +107,7 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
                 p = predict(ckpt, recs, cfg)
                 p = p.assign(patient_id=p["patient_id"].astype(str), fold=k)
                 per_model.append(p)
-            score = SCORE[task]
+            score = get_task(task).score_column
             ens = ensemble_scores(per_model, task)
             ens["fold"] = 0
             d = ens.merge(truth, on="patient_id", how="inner")

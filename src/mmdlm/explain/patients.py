@@ -17,11 +17,9 @@ from mmdlm.data.samples import EvalSamples, collate
 from mmdlm.data.transforms import normalise
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import IMAGE_MODALITIES, most_fused
+from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.explain")
-
-SCORE_COLUMN = {"cox": "risk", "5yss": "p_dead_5y"}
-
 
 def patient_inputs(
     record: PatientRecord,
@@ -42,7 +40,7 @@ def patient_inputs(
 
 def patient_scores(predictions: pd.DataFrame, task: str, configuration: str) -> pd.Series:
     """Mean score (risk or p_dead_5y) per patient of one task and configuration, highest first."""
-    col = SCORE_COLUMN[task]
+    col = get_task(task).score_column
     part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
     scores = pd.to_numeric(part[col], errors="coerce").groupby(part["patient_id"].astype(str)).mean().dropna()
     return scores.sort_values(ascending=False, kind="stable")
@@ -51,11 +49,11 @@ def patient_scores(predictions: pd.DataFrame, task: str, configuration: str) -> 
 def ranking_scores(predictions: pd.DataFrame, task: str, configuration: str) -> pd.Series:
     """Per patient the score the gallery ranks by, highest first: Cox risks z-scored within each fold (every
     fold model has its own risk scale), 5YSS probabilities as they are (one scale)."""
-    col = SCORE_COLUMN[task]
+    col = get_task(task).score_column
     part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
     part = part.assign(patient_id=part["patient_id"].astype(str), s=pd.to_numeric(part[col], errors="coerce"))
     part = part.dropna(subset=["s"])
-    if task == "cox" and "fold" in part.columns:
+    if get_task(task).per_model_scale and "fold" in part.columns:
         g = part.groupby("fold")["s"]
         sd = g.transform("std").replace(0.0, np.nan)
         part = part.assign(s=((part["s"] - g.transform("mean")) / sd).fillna(0.0))
@@ -83,7 +81,7 @@ def fold_scores(predictions: pd.DataFrame | None, task: str, configuration: str,
         return np.array([], dtype=np.float64)
     part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)
                        & (pd.to_numeric(predictions["fold"], errors="coerce") == fold)]
-    return pd.to_numeric(part[SCORE_COLUMN[task]], errors="coerce").dropna().to_numpy(np.float64)
+    return pd.to_numeric(part[get_task(task).score_column], errors="coerce").dropna().to_numpy(np.float64)
 
 
 def fold_checkpoint(run_dir: Path, task: str, configuration: str, fold: int) -> Path:
@@ -109,7 +107,7 @@ def best_fold(run_dir: Path, task: str, configuration: str) -> int | None:
         return None
     try:
         entry = json.loads(path.read_text())["tasks"][task]
-        primary = entry.get("primary_metric") or ("c_index" if task == "cox" else "roc_auc")
+        primary = entry.get("primary_metric") or get_task(task).primary_metric
         folds = entry["configurations"][configuration]["per_fold"]
     except (KeyError, TypeError, ValueError):
         return None

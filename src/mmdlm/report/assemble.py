@@ -18,9 +18,6 @@ from mmdlm.atomic import write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import CONFIGURATIONS, IMAGE_MODALITIES, MODALITIES, magnification_modality, most_fused
 
-#: the metric each task is judged by (the external table shows these)
-PRIMARY_METRICS = {"cox": "c_index", "5yss": "roc_auc"}
-
 HASHED_FILES = (
     "manifest/patients.csv",
     "manifest/slides.csv",
@@ -190,6 +187,13 @@ def _km(block: dict | None, title: str) -> dict | None:
     return {**block, "name": title}
 
 
+def _primary(task: str) -> str | None:
+    """The metric a registered task is judged by (None for a name mmdlm.tasks does not know)."""
+    from mmdlm.tasks.registry import get_task, task_names
+
+    return get_task(task).primary_metric if task in task_names() else None
+
+
 def _external(run_dir: Path) -> list[dict]:
     """Every RUN/external/<name>/metrics.json as table rows: the fold-model ensemble with its patient
     bootstrap interval (the headline), the fold models' mean and max (optimistic), the CV mean."""
@@ -199,7 +203,7 @@ def _external(run_dir: Path) -> list[dict]:
         for task, t in ext.get("tasks", {}).items():
             for conf, c in t.get("configurations", {}).items():
                 for metric, v in c.get("vs_cv", {}).items():
-                    if metric != PRIMARY_METRICS.get(task) or v.get("external_mean") is None:
+                    if metric != t.get("primary_metric", _primary(task)) or v.get("external_mean") is None:
                         continue
                     ci = v.get("ensemble_ci") or {}
                     rows.append(
