@@ -18,6 +18,7 @@ from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.folds import check_folds, ensure_folds
 from mmdlm.evaluate.summary import ATT_COLUMNS, merge_metrics, task_metrics, truth_table
 from mmdlm.modalities import CONFIGURATIONS
+from mmdlm.runlayout import RunLayout
 from mmdlm.tasks.registry import check_task_name, get_task
 
 log = logging.getLogger("mmdlm.evaluate")
@@ -99,7 +100,7 @@ def preflight(cfg, records: Sequence, run_dir: Path, task: str, configurations: 
     task = check_task(task)
     check_configurations(configurations, cfg.cv.configurations_for(task))
     truth, strata = _population(records, task)
-    check_folds(Path(run_dir) / "folds.json", task, truth["patient_id"].tolist(), strata,
+    check_folds(RunLayout(run_dir).folds_json, task, truth["patient_id"].tolist(), strata,
                 cfg.cv.n_folds(task), cfg.seed)
 
 
@@ -151,13 +152,13 @@ def _plan_task(cfg, records: Sequence, run_dir: Path, task: str,
     truth, strata = _population(records, task)
     by_id = {str(r.patient_id): r for r in records}
     n_folds = cfg.cv.n_folds(task)
-    folds = ensure_folds(run_dir / "folds.json", task, truth["patient_id"].tolist(), strata, n_folds,
+    folds = ensure_folds(RunLayout(run_dir).folds_json, task, truth["patient_id"].tolist(), strata, n_folds,
                          cfg.seed)
     plan = _TaskPlan(task, configurations, truth)
     for k in range(n_folds):
         val_ids = sorted(p for p, f in folds.items() if f == k)
         train_ids = sorted(p for p, f in folds.items() if f != k)
-        out_dir = run_dir / "cv" / task / f"fold_{k}"
+        out_dir = RunLayout(run_dir).fold_dir(task, k)
         key = _fold_key(cfg, task, val_ids, train_ids, configurations)
         cached = _read_fold_cache(out_dir, key)
         if cached is not None:
@@ -222,8 +223,8 @@ def _finish_task(cfg, plan: _TaskPlan, run_dir: Path,
         raise MmdlmError(f"no patient has any modality of configuration {empty[0]} "
                          f"({', '.join(CONFIGURATIONS[empty[0]])})", field="configuration")
     metrics = task_metrics(task, predictions, plan.truth, cfg.cv, cfg.seed, clinical)
-    write_predictions(run_dir / "predictions.csv", task, predictions)
-    path = run_dir / "metrics.json"
+    write_predictions(RunLayout(run_dir).predictions_csv, task, predictions)
+    path = RunLayout(run_dir).metrics_json
     existing = json.loads(path.read_text()) if path.is_file() else None
     write_json_atomic(path, _json_safe(merge_metrics(existing, task, metrics)))
     return predictions, metrics

@@ -17,6 +17,7 @@ from mmdlm.data.samples import EvalSamples, collate
 from mmdlm.data.transforms import normalise
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import IMAGE_MODALITIES, most_fused
+from mmdlm.runlayout import RunLayout
 from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.explain")
@@ -65,7 +66,7 @@ def patient_folds(predictions: pd.DataFrame | None, run_dir: Path, task: str, co
     """patient -> the fold in which it was a validation patient (predictions.csv, else RUN/folds.json)."""
     from mmdlm.evaluate.folds import read_folds
 
-    out = {str(p): int(f) for p, f in read_folds(Path(run_dir) / "folds.json")["tasks"].get(task, {})
+    out = {str(p): int(f) for p, f in read_folds(RunLayout(run_dir).folds_json)["tasks"].get(task, {})
            .get("folds", {}).items()}
     if predictions is not None and "fold" in predictions.columns:
         part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
@@ -86,7 +87,7 @@ def fold_scores(predictions: pd.DataFrame | None, task: str, configuration: str,
 
 def fold_checkpoint(run_dir: Path, task: str, configuration: str, fold: int) -> Path:
     """RUN/cv/<task>/fold_<k>/<configuration>/model.ckpt (MmdlmError naming it when absent)."""
-    path = Path(run_dir) / "cv" / task / f"fold_{fold}" / configuration / "model.ckpt"
+    path = RunLayout(run_dir).fold_dir(task, fold) / configuration / "model.ckpt"
     if not path.is_file():
         raise MmdlmError(f"no checkpoint of fold {fold} (the fold that validated this patient)", file=path)
     return path
@@ -102,7 +103,7 @@ def extremes(scores: pd.Series, k: int) -> tuple[list[str], list[str]]:
 
 def best_fold(run_dir: Path, task: str, configuration: str) -> int | None:
     """The fold with the best primary metric (metrics.json) for a task and configuration; None if unknown."""
-    path = run_dir / "metrics.json"
+    path = RunLayout(run_dir).metrics_json
     if not path.is_file():
         return None
     try:

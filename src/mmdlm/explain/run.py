@@ -36,6 +36,7 @@ from mmdlm.explain.tilesource import store_for_slide, store_index
 from mmdlm.explain.wsi import markup_slide
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES, magnification_modality
 from mmdlm.names import id_path
+from mmdlm.runlayout import RunLayout
 from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.explain")
@@ -150,7 +151,7 @@ def explain_run(
     load_model = load_model or _default_loader()
     device = resolve_device(cfg.explain.device)
     summary: dict = {"tasks": {}, "device": str(device)}
-    pred_path = sources.run_dir / "predictions.csv"
+    pred_path = RunLayout(sources.run_dir).predictions_csv
     predictions = read_predictions(pred_path) if pred_path.is_file() else None
     if predictions is not None:
         csv, png = write_attention_summary(out_dir, predictions)
