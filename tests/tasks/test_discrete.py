@@ -71,16 +71,14 @@ def test_quantile_bins_and_score():
 
 
 def _records(n=90, seed=0):
+    """Exponential survival with a planted log-hazard, uniform censoring; genomics[0] = hazard + noise."""
     rng = np.random.default_rng(seed)
-    recs = []
-    for i in range(n):
-        hazard = rng.normal()
-        t = float(rng.exponential(40 * np.exp(-hazard)))
-        c = float(rng.uniform(20, 120))
-        img = ArraySource(np.zeros((1, 4, 4, 3), np.uint8))
-        genomics = np.array([hazard + rng.normal(0, 0.3), rng.normal(), rng.normal()], np.float32)
-        recs.append(PatientRecord(f"P{i:03d}", min(t, c), int(t <= c), None, {"tile_10x": img}, genomics))
-    return recs
+    hazard = rng.normal(size=n)
+    death, censor = rng.exponential(40 * np.exp(-hazard)), rng.uniform(20, 120, size=n)
+    genomics = np.column_stack([hazard + rng.normal(0, 0.3, n), rng.normal(size=(n, 2))]).astype(np.float32)
+    img = {"tile_10x": ArraySource(np.zeros((1, 4, 4, 3), np.uint8))}
+    return [PatientRecord(f"P{i:03d}", float(min(death[i], censor[i])), int(death[i] <= censor[i]), None, img,
+                          genomics[i]) for i in range(n)]
 
 
 def _train_linear(cfg, task_name, train, val, out_dir, configurations):
