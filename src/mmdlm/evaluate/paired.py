@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mmdlm.evaluate.bootstrap import resample_counts
+from mmdlm.stats.bootstrap import resample_counts
 from mmdlm.tasks.base import Task
 from mmdlm.tasks.registry import get_task
 

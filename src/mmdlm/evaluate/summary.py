@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
-from mmdlm.evaluate.bootstrap import bootstrap_fold_mean
 from mmdlm.evaluate.clinical import factor_table
 from mmdlm.evaluate.compare import clinical_rows, compare_configurations, comparison_rows
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.evaluate.cox import multivariable_cox
 from mmdlm.evaluate.km import km_groups
-from mmdlm.evaluate.metrics import breslow_survival, brier_grid, integrated_brier
 from mmdlm.evaluate.paired import compare_paired
 from mmdlm.modalities import MODALITIES, most_fused
+from mmdlm.stats.bootstrap import bootstrap_fold_mean
+from mmdlm.stats.metrics import breslow_survival, brier_grid, integrated_brier
 from mmdlm.tasks.base import Task
 from mmdlm.tasks.registry import get_task
 

@@ -155,7 +155,7 @@ class RiskTask(Task):
                 "likelihood needs at least one)", field="event")
 
     def validation_metric(self, agg: pd.DataFrame) -> float:
-        from mmdlm.train.metrics import c_index
+        from mmdlm.stats.validation import c_index
 
         return c_index(agg["time"].to_numpy(), agg["event"].to_numpy(), agg["risk"].to_numpy())
 
@@ -163,7 +163,7 @@ class RiskTask(Task):
         return ("c_index", "c_index_uno", *(auc_key(t) for t in cv.auc_times), "ibs")
 
     def fold_metrics(self, d: pd.DataFrame, train: pd.DataFrame, cv: Any) -> dict:
-        from mmdlm.evaluate.metrics import harrell_cindex, time_dependent_auc, uno_cindex
+        from mmdlm.stats.metrics import harrell_cindex, time_dependent_auc, uno_cindex
 
         out = {"c_index": harrell_cindex(d["time"], d["event"], d["risk"]), "c_index_uno": None}
         if cv.uno:
@@ -175,17 +175,17 @@ class RiskTask(Task):
         return out
 
     def bootstrap_stats(self, cv: Any) -> dict[str, tuple[tuple[str, ...], Callable]]:
-        from mmdlm.evaluate.bootstrap import harrell_weighted
+        from mmdlm.stats.bootstrap import harrell_weighted
 
         return {"c_index": (("time", "event", "risk"), harrell_weighted)}
 
     def paired_stat(self) -> tuple[tuple[str, ...], Callable[..., np.ndarray]]:
-        from mmdlm.evaluate.bootstrap import harrell_weighted
+        from mmdlm.stats.bootstrap import harrell_weighted
 
         return ("time", "event"), harrell_weighted
 
     def pooled(self, d: pd.DataFrame, cv: Any) -> dict:
-        from mmdlm.evaluate.metrics import harrell_cindex
+        from mmdlm.stats.metrics import harrell_cindex
 
         return {"pooled": {"c_index": harrell_cindex(d["time"], d["event"], d["risk"])}}
 

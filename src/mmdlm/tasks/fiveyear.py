@@ -59,7 +59,7 @@ class FiveYearTask(Task):
         return truth[truth["label_5y"].notna()].reset_index(drop=True)
 
     def validation_metric(self, agg: pd.DataFrame) -> float:
-        from mmdlm.train.metrics import roc_auc
+        from mmdlm.stats.validation import roc_auc
 
         agg = agg[agg["label"] >= 0]
         return roc_auc(agg["label"].to_numpy(), agg["p_dead_5y"].to_numpy())
@@ -68,7 +68,7 @@ class FiveYearTask(Task):
         return ("accuracy", "roc_auc", "pr_auc", "pr_auc_alive", "brier_5y")
 
     def fold_metrics(self, d: pd.DataFrame, train: pd.DataFrame, cv: Any) -> dict:
-        from mmdlm.evaluate.metrics import classification_metrics
+        from mmdlm.stats.metrics import classification_metrics
 
         out = classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
         out["brier_5y"] = _brier_5y(d["label_5y"], d["p_dead_5y"])
@@ -78,7 +78,7 @@ class FiveYearTask(Task):
         return {"dead_5y": int(d["label_5y"].sum())}
 
     def bootstrap_stats(self, cv: Any) -> dict[str, tuple[tuple[str, ...], Callable]]:
-        from mmdlm.evaluate.bootstrap import accuracy_weighted, average_precision_weighted, roc_auc_weighted
+        from mmdlm.stats.bootstrap import accuracy_weighted, average_precision_weighted, roc_auc_weighted
 
         cols = ("label_5y", "p_dead_5y")
         return {"accuracy": (cols, lambda W, y, p: accuracy_weighted(W, y, p, cv.threshold_5yss)),
@@ -87,12 +87,12 @@ class FiveYearTask(Task):
                 "pr_auc_alive": (cols, lambda W, y, p: average_precision_weighted(W, 1 - y, -p))}
 
     def paired_stat(self) -> tuple[tuple[str, ...], Callable[..., np.ndarray]]:
-        from mmdlm.evaluate.bootstrap import roc_auc_weighted
+        from mmdlm.stats.bootstrap import roc_auc_weighted
 
         return ("label_5y",), roc_auc_weighted
 
     def pooled(self, d: pd.DataFrame, cv: Any) -> dict:
-        from mmdlm.evaluate.metrics import calibration_points, classification_metrics, pr_points, roc_points
+        from mmdlm.stats.metrics import calibration_points, classification_metrics, pr_points, roc_points
 
         y, p = d["label_5y"], d["p_dead_5y"]
         return {"pooled": classification_metrics(y, p, cv.threshold_5yss), "roc_curve": roc_points(y, p),
