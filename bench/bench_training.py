@@ -297,7 +297,7 @@ def synthetic_cindex(
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
 
-    from mmdlm.train.metrics import c_index
+    from mmdlm.stats.validation import c_index
     from mmdlm.train.staged import train_fold
 
     cfg = Config.model_validate(config)

@@ -8,7 +8,9 @@ import pytest
 from lifelines.utils import concordance_index
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
 
-from mmdlm.evaluate.bootstrap import (
+from mmdlm.evaluate.compare import paired_pvalues
+from mmdlm.evaluate.km import at_risk_counts, km_groups
+from mmdlm.stats.bootstrap import (
     accuracy_weighted,
     average_precision_weighted,
     bootstrap_fold_mean,
@@ -16,9 +18,7 @@ from mmdlm.evaluate.bootstrap import (
     resample_counts,
     roc_auc_weighted,
 )
-from mmdlm.evaluate.compare import paired_pvalues
-from mmdlm.evaluate.km import at_risk_counts, km_groups
-from mmdlm.evaluate.metrics import classification_metrics, harrell_cindex, uno_cindex
+from mmdlm.stats.metrics import classification_metrics, harrell_cindex, uno_cindex
 
 
 def _survival(rng, n=60):

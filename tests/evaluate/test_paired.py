@@ -86,7 +86,7 @@ def test_time_dependent_auc_and_ibs_equal_scikit_survival() -> None:
     from sksurv.metrics import cumulative_dynamic_auc, integrated_brier_score
     from sksurv.util import Surv
 
-    from mmdlm.evaluate.metrics import breslow_survival, brier_grid, integrated_brier, time_dependent_auc
+    from mmdlm.stats.metrics import breslow_survival, brier_grid, integrated_brier, time_dependent_auc
 
     rng = np.random.default_rng(4)
     a, _ = _fold_frames(rng, n=150)
@@ -110,7 +110,7 @@ def test_calibration_points_equal_scikit_learn() -> None:
     from sklearn.calibration import calibration_curve
     from sklearn.metrics import brier_score_loss
 
-    from mmdlm.evaluate.metrics import calibration_points
+    from mmdlm.stats.metrics import calibration_points
 
     rng = np.random.default_rng(5)
     p = rng.random(200)

@@ -101,9 +101,10 @@ def test_maps_per_branch_are_finite_and_of_input_size() -> None:
     maps = gradcam(model, inputs, mask)
     assert set(maps) == {"tile_10x", "tile_5x"}
     with torch.no_grad():
-        out = model(inputs, mask).out
-    assert scalar_target(out, "5yss").shape == (2,)
-    assert torch.allclose(scalar_target(out, "5yss"), out[:, 1] - out[:, 0])
+        full = model(inputs, mask)
+    out = full.out
+    assert scalar_target(full, "5yss").shape == (2,)
+    assert torch.allclose(scalar_target(full, "5yss"), out[:, 1] - out[:, 0])
 
 
 def test_no_image_modality_is_an_error() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from mmdlm.config import Config
 from mmdlm.data.toy import planted_records
-from mmdlm.evaluate.metrics import harrell_cindex
+from mmdlm.stats.metrics import harrell_cindex
 from mmdlm.train.staged import train_fold
 
 CONFS = ("histo_10x", "histo_5x", "radiology", "histo_radiology")

@@ -9,7 +9,7 @@ from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
 
 from mmdlm.errors import MmdlmError
-from mmdlm.train.losses import cox_ph_loss, survival_5y_loss
+from mmdlm.tasks.losses import cox_ph_loss, survival_5y_loss
 
 
 def _fit_linear(x: np.ndarray, time: np.ndarray, event: np.ndarray, ties: str) -> np.ndarray:

@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
         tiles: Path = typer.Option(None, "--tiles", help="Tile store folder (`mmdlm tile`)"),
         radiology: Path = typer.Option(None, "--radiology", help="Radiology store (`mmdlm radiology`)"),
         run: Path = typer.Option(..., "--run", help="Run folder (folds.json, cv/, predictions.csv, ...)"),
-        task: list[str] = typer.Option(None, "--task", help="cox and/or 5yss (repeatable; default: config)"),
+        task: list[str] = typer.Option(
+            None, "--task", help="cox, 5yss and/or discrete (repeatable; default: config)"
+        ),
         configuration: list[str] = typer.Option(
             None, "--configuration", help="Configuration(s) to compare (repeatable; default: config)"
         ),

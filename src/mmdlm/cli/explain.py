@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
         from mmdlm.explain.run import default_sources, explain_run
         from mmdlm.modalities import CONFIGURATIONS
         from mmdlm.rundir import run_lock
+        from mmdlm.tasks.registry import check_task_name
 
         if not run.is_dir():
             raise MmdlmError("run directory not found", file=run)
@@ -50,8 +51,7 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config)
         tasks = _split(task)
         for t in tasks or []:
-            if t not in ("cox", "5yss"):
-                raise MmdlmError(f"unknown task '{t}' (cox or 5yss)", field="--task")
+            check_task_name(t, field="--task")
         if configuration is not None and configuration not in CONFIGURATIONS:
             raise MmdlmError(
                 f"unknown configuration '{configuration}'; known: {list(CONFIGURATIONS)}",

@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(
             ..., "--out", help="Output folder: split.json, <configuration>/{best,last}.ckpt"
         ),
-        task: str = typer.Option("cox", "--task", help="cox (risk) or 5yss (5-year survival status)"),
+        task: str = typer.Option(
+            "cox", "--task", help="cox (risk), 5yss (5-year survival status) or discrete (time-bin hazards)"
+        ),
         configuration: list[str] = typer.Option(
             None, "--configuration", help="Configuration(s) to train (repeatable; default: the cv list)"
         ),

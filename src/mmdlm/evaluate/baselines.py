@@ -10,7 +10,7 @@ from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.clinical import factor_table, load_patients
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.evaluate.cox import multivariable_cox
-from mmdlm.evaluate.metrics import harrell_cindex
+from mmdlm.stats.metrics import harrell_cindex
 
 
 def factor_cindices(table: pd.DataFrame, factors: tuple[str, ...]) -> dict[str, dict]:

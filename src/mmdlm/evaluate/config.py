@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, field_validator
 
 from mmdlm.config_base import StrictModel
 from mmdlm.modalities import CONFIGURATIONS
+from mmdlm.tasks.registry import get_task, task_names
 
 #: Clinical factors known to the baselines (columns of the manifest's patients.csv).
 CLINICAL_FACTORS: tuple[str, ...] = ("grade", "t_stage", "n_stage", "m_stage", "stage", "age")
@@ -16,7 +15,9 @@ CLINICAL_FACTORS: tuple[str, ...] = ("grade", "t_stage", "n_stage", "m_stage", "
 class CVConfig(StrictModel):
     """Folds per task, configurations compared, bootstrap size, survival statistics (paper defaults)."""
 
-    tasks: tuple[Literal["cox", "5yss"], ...] = ("cox", "5yss")
+    #: task names of mmdlm.tasks (cox, 5yss, discrete), resolved to Task objects where they are used
+    tasks: tuple[str, ...] = ("cox", "5yss")
+    #: folds of the risk tasks (cox, discrete: the same event-stratified folds)
     folds_cox: int = Field(6, ge=2)
     folds_5yss: int = Field(12, ge=2)
     #: configurations trained and compared per task (names of mmdlm.modalities.CONFIGURATIONS)
@@ -46,6 +47,14 @@ class CVConfig(StrictModel):
     #: covariates of the multivariable Cox models (the paper's T, N, M and grade)
     cox_covariates: tuple[str, ...] = ("t_stage", "n_stage", "m_stage", "grade")
 
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [t for t in v if t not in task_names()]
+        if unknown:
+            raise ValueError(f"unknown task(s) {unknown}; known: {list(task_names())}")
+        return v
+
     @field_validator("configurations", "configurations_5yss")
     @classmethod
     def _known_configurations(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -74,11 +83,12 @@ class CVConfig(StrictModel):
         return v
 
     def configurations_for(self, task: str) -> tuple[str, ...]:
-        """Configurations cross-validated for `task` ('cox' or '5yss')."""
-        if task == "5yss" and self.configurations_5yss is not None:
-            return self.configurations_5yss
-        return self.configurations
+        """Configurations cross-validated for `task` (its Task's configurations_field when set, else
+        `configurations`)."""
+        own = get_task(task).configurations_field
+        chosen = getattr(self, own) if own else None
+        return self.configurations if chosen is None else chosen
 
     def n_folds(self, task: str) -> int:
-        """Number of folds of `task` ('cox' or '5yss')."""
-        return self.folds_cox if task == "cox" else self.folds_5yss
+        """Number of folds of `task` (the field its Task names: folds_cox or folds_5yss)."""
+        return getattr(self, get_task(task).folds_field)

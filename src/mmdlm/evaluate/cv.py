@@ -16,12 +16,13 @@ import pandas as pd
 from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.folds import check_folds, ensure_folds
-from mmdlm.evaluate.summary import ATT_COLUMNS, SCORE, merge_metrics, task_metrics, truth_table
+from mmdlm.evaluate.summary import ATT_COLUMNS, merge_metrics, task_metrics, truth_table
 from mmdlm.modalities import CONFIGURATIONS
+from mmdlm.runlayout import RunLayout
+from mmdlm.tasks.registry import check_task_name, get_task
 
 log = logging.getLogger("mmdlm.evaluate")
 
-TASKS = ("cox", "5yss")
 PREDICTION_COLUMNS = ("patient_id", "task", "configuration", "fold", "risk", "p_dead_5y", *ATT_COLUMNS)
 #: train_fold(cfg, task, train_records, val_records, out_dir, configurations) -> {configuration: DataFrame}
 TrainFold = Callable[[Any, str, list, list, Path, tuple[str, ...]], Mapping[str, pd.DataFrame]]
@@ -40,10 +41,8 @@ def check_configurations(names: Sequence[str] | None, default: Sequence[str]) ->
 
 
 def check_task(task: str) -> str:
-    """'cox' or '5yss' (else a clear error)."""
-    if task not in TASKS:
-        raise MmdlmError(f"unknown task {task!r}; choose cox or 5yss", field="task")
-    return task
+    """A registered task name (mmdlm.tasks: cox, 5yss, discrete), else a clear error."""
+    return check_task_name(task)
 
 
 def _default_train_fold() -> TrainFold:
@@ -71,7 +70,7 @@ def _eligible(records: Mapping[str, Any], ids: Sequence[str], conf: str) -> set[
 def _per_patient(task: str, conf: str, fold: int, df: pd.DataFrame, eligible: set[str]) -> pd.DataFrame:
     """One configuration's validation predictions averaged per patient (over the Cartesian product), kept for
     the patients who have at least one of its modalities."""
-    score = SCORE[task]
+    score = get_task(task).score_column
     if not isinstance(df, pd.DataFrame) or "patient_id" not in df.columns or score not in df.columns:
         raise MmdlmError(f"training returned no {score} column for configuration {conf} in fold {fold}")
     df = df.assign(patient_id=df["patient_id"].astype(str))
@@ -90,11 +89,9 @@ def _per_patient(task: str, conf: str, fold: int, df: pd.DataFrame, eligible: se
 
 def _population(records: Sequence, task: str) -> tuple[pd.DataFrame, list[int]]:
     """The task's patients (truth table; 5YSS: those with a 5-year label) and the strata of their folds."""
-    truth = truth_table(records)
-    if task == "5yss":
-        truth = truth[truth["label_5y"].notna()].reset_index(drop=True)
-        return truth, truth["label_5y"].astype(int).tolist()
-    return truth, truth["event"].astype(int).tolist()
+    t = get_task(task)
+    truth = t.eligible_truth(truth_table(records))
+    return truth, t.strata(truth)
 
 
 def preflight(cfg, records: Sequence, run_dir: Path, task: str, configurations: Sequence[str] | None) -> None:
@@ -103,7 +100,7 @@ def preflight(cfg, records: Sequence, run_dir: Path, task: str, configurations: 
     task = check_task(task)
     check_configurations(configurations, cfg.cv.configurations_for(task))
     truth, strata = _population(records, task)
-    check_folds(Path(run_dir) / "folds.json", task, truth["patient_id"].tolist(), strata,
+    check_folds(RunLayout(run_dir).folds_json, task, truth["patient_id"].tolist(), strata,
                 cfg.cv.n_folds(task), cfg.seed)
 
 
@@ -155,13 +152,13 @@ def _plan_task(cfg, records: Sequence, run_dir: Path, task: str,
     truth, strata = _population(records, task)
     by_id = {str(r.patient_id): r for r in records}
     n_folds = cfg.cv.n_folds(task)
-    folds = ensure_folds(run_dir / "folds.json", task, truth["patient_id"].tolist(), strata, n_folds,
+    folds = ensure_folds(RunLayout(run_dir).folds_json, task, truth["patient_id"].tolist(), strata, n_folds,
                          cfg.seed)
     plan = _TaskPlan(task, configurations, truth)
     for k in range(n_folds):
         val_ids = sorted(p for p, f in folds.items() if f == k)
         train_ids = sorted(p for p, f in folds.items() if f != k)
-        out_dir = run_dir / "cv" / task / f"fold_{k}"
+        out_dir = RunLayout(run_dir).fold_dir(task, k)
         key = _fold_key(cfg, task, val_ids, train_ids, configurations)
         cached = _read_fold_cache(out_dir, key)
         if cached is not None:
@@ -226,8 +223,8 @@ def _finish_task(cfg, plan: _TaskPlan, run_dir: Path,
         raise MmdlmError(f"no patient has any modality of configuration {empty[0]} "
                          f"({', '.join(CONFIGURATIONS[empty[0]])})", field="configuration")
     metrics = task_metrics(task, predictions, plan.truth, cfg.cv, cfg.seed, clinical)
-    write_predictions(run_dir / "predictions.csv", task, predictions)
-    path = run_dir / "metrics.json"
+    write_predictions(RunLayout(run_dir).predictions_csv, task, predictions)
+    path = RunLayout(run_dir).metrics_json
     existing = json.loads(path.read_text()) if path.is_file() else None
     write_json_atomic(path, _json_safe(merge_metrics(existing, task, metrics)))
     return predictions, metrics

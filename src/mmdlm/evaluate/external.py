@@ -16,14 +16,14 @@ from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.cv import _eligible, _json_safe, check_configurations
 from mmdlm.evaluate.folds import read_folds
 from mmdlm.evaluate.summary import (
-    SCORE,
     _aggregate,
-    _fold_metrics,
     configuration_metrics,
     fold_metric_names,
     truth_table,
 )
 from mmdlm.names import id_path
+from mmdlm.runlayout import RunLayout
+from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.evaluate")
 
@@ -44,11 +44,12 @@ def _default_predict() -> Predict:
 def ensemble_scores(per_model: Sequence[pd.DataFrame], task: str) -> pd.DataFrame:
     """One score per patient from the fold models: Cox risks z-scored per fold model (each has its own scale)
     then averaged; 5YSS probabilities averaged (they share the probability scale). Attention averaged."""
-    score = SCORE[task]
+    t = get_task(task)
+    score = t.score_column
     parts = []
     for p in per_model:
         p = p.copy()
-        if task == "cox":
+        if t.per_model_scale:
             sd = float(p[score].std())
             p[score] = (p[score] - p[score].mean()) / sd if sd > 0 else 0.0
         parts.append(p)
@@ -74,11 +75,11 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
 
     predict = predict or _default_predict()
     run_dir = Path(run_dir)
-    folds = read_folds(run_dir / "folds.json")["tasks"]
+    folds = read_folds(RunLayout(run_dir).folds_json)["tasks"]
     if not folds:
         raise MmdlmError("no cross-validation in this run (folds.json missing): run `mmdlm cv` first",
                          file=run_dir)
-    cv_metrics_path = run_dir / "metrics.json"
+    cv_metrics_path = RunLayout(run_dir).metrics_json
     cv_metrics = json.loads(cv_metrics_path.read_text()).get("tasks", {}) if cv_metrics_path.is_file() else {}
     truth_all = truth_table(records)
     by_id = {str(r.patient_id): r for r in records}
@@ -91,22 +92,22 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
     rows = []
     for task, spec in folds.items():
         n_folds = int(spec["n_folds"])
-        truth = truth_all[truth_all["label_5y"].notna()] if task == "5yss" else truth_all
+        truth = get_task(task).eligible_truth(truth_all)
         confs = check_configurations(configurations, cfg.cv.configurations_for(task))
-        confs = [c for c in confs if (run_dir / "cv" / task / "fold_0" / c / "model.ckpt").is_file()]
+        confs = [c for c in confs if (RunLayout(run_dir).fold_dir(task, 0) / c / "model.ckpt").is_file()]
         task_out: dict = {"configurations": {}}
         for conf in confs:
             ids = sorted(_eligible(by_id, list(truth["patient_id"]), conf))
             recs = [by_id[p] for p in ids]
             per_model = []
             for k in range(n_folds):
-                ckpt = run_dir / "cv" / task / f"fold_{k}" / conf / "model.ckpt"
+                ckpt = RunLayout(run_dir).fold_dir(task, k) / conf / "model.ckpt"
                 if not ckpt.is_file():
                     raise MmdlmError("fold model missing (was the cross-validation finished?)", file=ckpt)
                 p = predict(ckpt, recs, cfg)
                 p = p.assign(patient_id=p["patient_id"].astype(str), fold=k)
                 per_model.append(p)
-            score = SCORE[task]
+            score = get_task(task).score_column
             ens = ensemble_scores(per_model, task)
             ens["fold"] = 0
             d = ens.merge(truth, on="patient_id", how="inner")
@@ -115,7 +116,7 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
             fold_values = {m: [] for m in fold_metric_names(task, cfg.cv)}
             for p in per_model:
                 dk = p.merge(truth, on="patient_id", how="inner")
-                vals = _fold_metrics(task, dk, truth, cfg.cv)
+                vals = get_task(task).fold_metrics(dk, truth, cfg.cv)
                 for m in fold_values:
                     fold_values[m].append(vals.get(m))
                 rows.append(p.assign(task=task, configuration=conf))
@@ -141,7 +142,7 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
     dest = id_path(Path(run_dir) / "external", name, field="--name")
     dest.mkdir(parents=True, exist_ok=True)
     if rows:
-        with atomic_path(dest / "predictions.csv") as tmp:
+        with atomic_path(RunLayout(dest).predictions_csv) as tmp:
             pd.concat(rows, ignore_index=True).to_csv(tmp, index=False)
-    write_json_atomic(dest / "metrics.json", _json_safe(out))
+    write_json_atomic(RunLayout(dest).metrics_json, _json_safe(out))
     return out

@@ -10,6 +10,7 @@ import numpy as np
 
 from mmdlm.atomic import write_json_atomic
 from mmdlm.errors import MmdlmError
+from mmdlm.tasks.registry import get_task
 
 FOLDS_VERSION = 1
 
@@ -71,7 +72,7 @@ def ensure_folds(path: Path, task: str, patient_ids: Sequence[str], strata: Sequ
         return _checked_saved(path, task, saved, patient_ids, strata, n_folds)
     folds = make_folds(patient_ids, strata, n_folds, seed)
     data["tasks"][task] = {"n_folds": n_folds, "seed": seed,
-                           "stratify": "event" if task == "cox" else "label_5y", "folds": folds}
+                           "stratify": get_task(task).stratify_column, "folds": folds}
     data["version"] = FOLDS_VERSION
     write_json_atomic(path, data)
     return folds

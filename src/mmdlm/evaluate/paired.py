@@ -9,12 +9,14 @@ replacement, the same draw for both scores, and recomputes both metrics on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from mmdlm.evaluate.bootstrap import harrell_weighted, resample_counts, roc_auc_weighted
+from mmdlm.stats.bootstrap import resample_counts
+from mmdlm.tasks.base import Task
+from mmdlm.tasks.registry import get_task
 
 #: significance level whose reachability is stated
 ALPHA = 0.05
@@ -59,19 +61,12 @@ def folds_statement(n_folds: int) -> str | None:
     return None
 
 
-#: weighted statistic per task: stat(W, *outcome columns, score) -> [B]
-_STATS: dict[str, tuple[tuple[str, ...], Callable[..., np.ndarray]]] = {
-    "cox": (("time", "event"), harrell_weighted),
-    "5yss": (("label_5y",), roc_auc_weighted),
-}
-
-
 def _fold_values(stat, cols: list[np.ndarray], score: np.ndarray) -> float | None:
     v = stat(np.ones((1, len(score))), *cols, score)[0]
     return None if not np.isfinite(v) else float(v)
 
 
-def paired_bootstrap(folds: Sequence[pd.DataFrame], task: str, n_boot: int, seed: int,
+def paired_bootstrap(folds: Sequence[pd.DataFrame], task: str | Task, n_boot: int, seed: int,
                      level: float = 0.95) -> dict[str, float | int | None]:
     """Patient-level paired bootstrap of mean_k [metric(a) - metric(b)] over folds.
 
@@ -79,7 +74,7 @@ def paired_bootstrap(folds: Sequence[pd.DataFrame], task: str, n_boot: int, seed
     resamples each fold's patients once and scores both on that draw. p: two-sided, twice the smaller share
     of replicates on either side of 0 (at least 1 / n_boot).
     """
-    cols, stat = _STATS[task]
+    cols, stat = get_task(task).paired_stat()
     out: dict[str, float | int | None] = {"n_boot": int(n_boot), "difference": None, "low": None,
                                           "high": None, "p": None, "n_undefined": 0}
     folds = [f for f in folds if len(f) > 0]
@@ -123,13 +118,13 @@ def same_patients(a: pd.DataFrame, b: pd.DataFrame, score: str) -> pd.DataFrame:
     return left.merge(right, on=["patient_id", "fold"], how="inner", validate="one_to_one")
 
 
-def compare_paired(task: str, a: pd.DataFrame, b: pd.DataFrame, score: str, *, n_cohort: int, n_boot: int,
-                   seed: int, level: float = 0.95) -> dict:
+def compare_paired(task: str | Task, a: pd.DataFrame, b: pd.DataFrame, score: str, *, n_cohort: int,
+                   n_boot: int, seed: int, level: float = 0.95) -> dict:
     """Configuration a against b on the patients both score, fold by fold: per-fold metrics, the corrected
     resampled t-test, the paired bootstrap, and the plain paired t / Wilcoxon (as in the paper)."""
     from mmdlm.evaluate.compare import paired_pvalues
 
-    cols, stat = _STATS[task]
+    cols, stat = get_task(task).paired_stat()
     both = same_patients(a, b, score)
     folds = sorted(int(k) for k in both["fold"].unique())
     parts = [both[both["fold"] == k] for k in folds]

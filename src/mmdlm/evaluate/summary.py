@@ -4,56 +4,30 @@ comparisons with the reference configuration and with each clinical factor on th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
-from mmdlm.evaluate.bootstrap import (
-    accuracy_weighted,
-    average_precision_weighted,
-    bootstrap_fold_mean,
-    harrell_weighted,
-    roc_auc_weighted,
-)
 from mmdlm.evaluate.clinical import factor_table
 from mmdlm.evaluate.compare import clinical_rows, compare_configurations, comparison_rows
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.evaluate.cox import multivariable_cox
 from mmdlm.evaluate.km import km_groups
-from mmdlm.evaluate.metrics import (
-    breslow_survival,
-    brier_grid,
-    calibration_points,
-    classification_metrics,
-    harrell_cindex,
-    integrated_brier,
-    pr_points,
-    roc_points,
-    time_dependent_auc,
-    uno_cindex,
-)
 from mmdlm.evaluate.paired import compare_paired
 from mmdlm.modalities import MODALITIES, most_fused
+from mmdlm.stats.bootstrap import bootstrap_fold_mean
+from mmdlm.stats.metrics import breslow_survival, brier_grid, integrated_brier
+from mmdlm.tasks.base import Task
+from mmdlm.tasks.registry import get_task
 
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
-SCORE = {"cox": "risk", "5yss": "p_dead_5y"}
-PRIMARY = {"cox": "c_index", "5yss": "roc_auc"}
-FOLD_METRICS = {"cox": ("c_index", "c_index_uno"), "5yss": ("accuracy", "roc_auc", "pr_auc", "pr_auc_alive",
-                                                           "brier_5y")}
 
 
-def auc_key(months: float) -> str:
-    """Name of the time-dependent AUC at `months` in per_fold rows and configuration entries."""
-    return f"auc_{months:g}m"
-
-
-def fold_metric_names(task: str, cv: CVConfig) -> tuple[str, ...]:
-    """Every per-fold metric of a task: FOLD_METRICS plus (cox) the time-dependent AUCs and the IBS."""
-    if task != "cox":
-        return FOLD_METRICS[task]
-    return (*FOLD_METRICS[task], *(auc_key(t) for t in cv.auc_times), "ibs")
+def fold_metric_names(task: str | Task, cv: CVConfig) -> tuple[str, ...]:
+    """Every per-fold metric of a task (the Task's fold_metric_names)."""
+    return get_task(task).fold_metric_names(cv)
 
 
 def _none_if_nan(x) -> float | None:
@@ -69,27 +43,6 @@ def _aggregate(values: list[float | None], ci: dict | None) -> dict:
             "min": float(np.min(defined)) if defined else None,
             "sd": float(np.std(defined, ddof=1)) if len(defined) > 1 else None,
             "n_defined": len(defined), "ci": ci or {"low": None, "high": None}}
-
-
-def _fold_metrics(task: str, d: pd.DataFrame, train: pd.DataFrame, cv: CVConfig) -> dict:
-    if task == "cox":
-        out = {"c_index": harrell_cindex(d["time"], d["event"], d["risk"]), "c_index_uno": None}
-        if cv.uno:
-            out["c_index_uno"] = uno_cindex(d["time"], d["event"], d["risk"], train["time"], train["event"])
-        aucs = time_dependent_auc(d["time"], d["event"], d["risk"], train["time"], train["event"],
-                                  cv.auc_times)
-        out.update({auc_key(t): aucs[f"{t:g}"] for t in cv.auc_times})
-        out["ibs"] = None  # filled by configuration_metrics (needs the other folds' predictions)
-        return out
-    out = classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
-    out["brier_5y"] = _brier_5y(d["label_5y"], d["p_dead_5y"])
-    return out
-
-
-def _brier_5y(label, p_dead) -> float | None:
-    from sklearn.metrics import brier_score_loss
-
-    return float(brier_score_loss(np.asarray(label, int), np.asarray(p_dead, float))) if len(label) else None
 
 
 def standardised_risk(d: pd.DataFrame) -> pd.Series:
@@ -119,27 +72,16 @@ def fold_ibs(d: pd.DataFrame, k: int, train: pd.DataFrame) -> float | None:
                             times)
 
 
-def _bootstrap_stats(task: str, cv: CVConfig) -> dict[str, tuple[tuple[str, ...], Callable]]:
-    if task == "cox":
-        return {"c_index": (("time", "event", "risk"), harrell_weighted)}
-    cols = ("label_5y", "p_dead_5y")
-    return {"accuracy": (cols, lambda W, y, p: accuracy_weighted(W, y, p, cv.threshold_5yss)),
-            "roc_auc": (cols, roc_auc_weighted),
-            "pr_auc": (cols, average_precision_weighted),
-            "pr_auc_alive": (cols, lambda W, y, p: average_precision_weighted(W, 1 - y, -p))}
+def predicted_groups(task: str | Task, d: pd.DataFrame, threshold: float) -> pd.Series:
+    """'high'/'low' risk by each fold's median risk (risk tasks) or 'dead'/'alive' by P(dead) >= threshold
+    (5yss)."""
+    return get_task(task).predicted_groups(d, threshold)
 
 
-def predicted_groups(task: str, d: pd.DataFrame, threshold: float) -> pd.Series:
-    """'high'/'low' risk by each fold's median risk (cox) or 'dead'/'alive' by P(dead) >= threshold (5yss)."""
-    if task == "cox":
-        med = d.groupby("fold")["risk"].transform("median")
-        return pd.Series(np.where(d["risk"] > med, "high", "low"), index=d.index)
-    return pd.Series(np.where(d["p_dead_5y"] >= threshold, "dead", "alive"), index=d.index)
-
-
-def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: CVConfig, seed: int,
+def configuration_metrics(task: str | Task, d: pd.DataFrame, truth: pd.DataFrame, cv: CVConfig, seed: int,
                           clinical: pd.DataFrame | None = None) -> dict:
     """All statistics of one configuration; `d`: patient_id, fold, score (and attention) merged with truth."""
+    t = get_task(task)
     folds = sorted(int(k) for k in d["fold"].unique())
     per_fold = []
     for k in folds:
@@ -148,15 +90,14 @@ def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: C
         if train.empty:  # external cohort: its own censoring distribution
             train = truth
         row = {"fold": k, "n": int(len(dk)), "events": int(dk["event"].sum())}
-        if task == "5yss":
-            row["dead_5y"] = int(dk["label_5y"].sum())
-        row.update(_fold_metrics(task, dk, train, cv))
-        if task == "cox" and cv.brier and len(folds) > 1:
+        row.update(t.fold_counts(dk))
+        row.update(t.fold_metrics(dk, train, cv))
+        if "ibs" in row and cv.brier and len(folds) > 1:
             row["ibs"] = fold_ibs(d, k, train)
         per_fold.append(row)
     result: dict = {"n_patients": int(len(d)), "per_fold": per_fold}
-    boots = _bootstrap_stats(task, cv)
-    for metric in fold_metric_names(task, cv):
+    boots = t.bootstrap_stats(cv)
+    for metric in t.fold_metric_names(cv):
         ci = None
         if metric in boots and cv.bootstrap > 0:
             cols, stat = boots[metric]
@@ -164,19 +105,12 @@ def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: C
             ci = bootstrap_fold_mean(arrays, stat, cv.bootstrap, seed, cv.ci_level)
         result[metric] = _aggregate([r[metric] for r in per_fold], ci)
     # pooled over all out-of-fold predictions (fold models' scales may differ: per-fold figures are primary)
-    if task == "cox":
-        result["pooled"] = {"c_index": harrell_cindex(d["time"], d["event"], d["risk"])}
-    else:
-        result["pooled"] = classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
-        result["roc_curve"] = roc_points(d["label_5y"], d["p_dead_5y"])
-        result["pr_curve"] = pr_points(d["label_5y"], d["p_dead_5y"])
-        result["calibration"] = calibration_points(d["label_5y"], d["p_dead_5y"], cv.calibration_bins)
-    groups = predicted_groups(task, d, cv.threshold_5yss)
-    labels = ("low", "high") if task == "cox" else ("alive", "dead")
-    result["km"] = km_groups(d["time"], d["event"], groups, labels=labels, times=cv.km_times,
-                             name=f"{task} {d.attrs.get('configuration', '')}".strip())
+    result.update(t.pooled(d, cv))
+    groups = t.predicted_groups(d, cv.threshold_5yss)
+    result["km"] = km_groups(d["time"], d["event"], groups, labels=t.group_labels, times=cv.km_times,
+                             name=f"{t.name} {d.attrs.get('configuration', '')}".strip())
     if clinical is not None:
-        result["cox"] = model_cox(task, d, groups, clinical, cv)
+        result["cox"] = model_cox(t, d, groups, clinical, cv)
     att = [c for c in ATT_COLUMNS if c in d.columns and d[c].notna().any()]
     if att:
         result["attention"] = {"mean": {c[4:]: _none_if_nan(d[c].mean()) for c in att},
@@ -184,11 +118,13 @@ def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: C
     return result
 
 
-def model_cox(task: str, d: pd.DataFrame, groups: pd.Series, clinical: pd.DataFrame, cv: CVConfig) -> dict:
+def model_cox(task: str | Task, d: pd.DataFrame, groups: pd.Series, clinical: pd.DataFrame,
+              cv: CVConfig) -> dict:
     """Multivariable Cox of the clinical covariates and the model's predicted group (1 = high risk / dead)."""
-    name = "model_high_risk" if task == "cox" else "model_predicted_dead"
+    t = get_task(task)
+    name = t.group_covariate
     factors = factor_table(clinical, cv.cox_covariates).drop(columns=["time", "event"])
-    table = d[["patient_id", "time", "event"]].assign(**{name: (groups.isin(["high", "dead"])).astype(float)})
+    table = d[["patient_id", "time", "event"]].assign(**{name: (groups == t.group_labels[1]).astype(float)})
     table = table.merge(factors, on="patient_id", how="left")
     try:
         return multivariable_cox(table, [*cv.cox_covariates, name], name=f"clinical+{name}")
@@ -208,17 +144,18 @@ def choose_reference(configs, cv: CVConfig) -> tuple[str | None, str]:
     return most_fused(names), "pre-specified: the most fused configuration run"
 
 
-def _factor_frame(task: str, ref: pd.DataFrame, clinical: pd.DataFrame, factor: str) -> pd.DataFrame:
+def _factor_frame(task: str | Task, ref: pd.DataFrame, clinical: pd.DataFrame, factor: str) -> pd.DataFrame:
     """The reference's validation patients with a known value of `factor` as their score (same folds)."""
+    score = get_task(task).score_column
     table = factor_table(clinical, (factor,))[["patient_id", factor]]
-    out = ref.drop(columns=[SCORE[task]]).merge(table, on="patient_id", how="inner").dropna(subset=[factor])
-    return out.rename(columns={factor: SCORE[task]})
+    out = ref.drop(columns=[score]).merge(table, on="patient_id", how="inner").dropna(subset=[factor])
+    return out.rename(columns={factor: score})
 
 
-def reference_comparisons(task: str, frames: Mapping[str, pd.DataFrame], reference: str, cv: CVConfig,
+def reference_comparisons(task: str | Task, frames: Mapping[str, pd.DataFrame], reference: str, cv: CVConfig,
                           seed: int, n_cohort: int, clinical: pd.DataFrame | None = None) -> dict:
     """Every configuration (and every clinical factor) against the reference on the patients both score."""
-    score = SCORE[task]
+    score = get_task(task).score_column
     ref = frames[reference]
     kw = {"n_cohort": n_cohort, "n_boot": cv.bootstrap, "seed": seed, "level": cv.ci_level}
     out: dict = {"reference": reference, "configurations": {}, "clinical_factors": {}}
@@ -236,11 +173,12 @@ def reference_comparisons(task: str, frames: Mapping[str, pd.DataFrame], referen
     return out
 
 
-def task_metrics(task: str, predictions: pd.DataFrame, truth: pd.DataFrame, cv: CVConfig, seed: int,
+def task_metrics(task: str | Task, predictions: pd.DataFrame, truth: pd.DataFrame, cv: CVConfig, seed: int,
                  clinical: pd.DataFrame | None = None) -> dict:
     """metrics.json's entry for one task: per configuration statistics, the pre-specified comparisons with
     the reference on the same patients, and the plain fold-by-fold tests of every pair (as in the paper)."""
-    score = SCORE[task]
+    t = get_task(task)
+    task, score = t.name, t.score_column
     cols = ["patient_id", "time", "event", "label_5y"]
     configs: dict[str, dict] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -254,16 +192,16 @@ def task_metrics(task: str, predictions: pd.DataFrame, truth: pd.DataFrame, cv: 
             raise MmdlmError(f"missing {score} in predictions",
                              patient=str(d.loc[d[score].isna(), "patient_id"].iloc[0]), field=score)
         d.attrs["configuration"] = conf
-        configs[str(conf)] = configuration_metrics(task, d, truth, cv, seed, clinical)
+        configs[str(conf)] = configuration_metrics(t, d, truth, cv, seed, clinical)
         frames[str(conf)] = d
-    primary = PRIMARY[task]
+    primary = t.primary_metric
     comparisons = {}
-    for metric in fold_metric_names(task, cv):
+    for metric in t.fold_metric_names(cv):
         per_fold = {c: m[metric]["folds"] for c, m in configs.items()}
         if any(v is not None for vals in per_fold.values() for v in vals):
             comparisons[metric] = compare_configurations(per_fold)
     reference, source = choose_reference(configs, cv)
-    vs = reference_comparisons(task, frames, reference, cv, seed, len(truth), clinical) if reference else {}
+    vs = reference_comparisons(t, frames, reference, cv, seed, len(truth), clinical) if reference else {}
     vs["reference_source"] = source
     table = comparison_rows(configs, primary, vs, reference)
     return {"task": task, "score": score, "primary_metric": primary,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib import colormaps
 
+from mmdlm.tasks.registry import get_task
+
 ALIVE, DECEASED = "alive", "deceased"
 COLOURS_5YSS = {ALIVE: (33, 102, 172), DECEASED: (178, 24, 43)}
 
@@ -65,6 +67,6 @@ def classes_cox(risk: np.ndarray, n_quantiles: int = 4, reference: np.ndarray | 
 def tile_classes(task: str, scores: np.ndarray, n_quantiles: int = 4,
                  reference: np.ndarray | None = None) -> TileClasses:
     """Classes for a task's scores: p(deceased) (5yss) or risk (cox)."""
-    if task == "5yss":
-        return classes_5yss(scores)
-    return classes_cox(scores, n_quantiles, reference)
+    if get_task(task).quantile_classes:
+        return classes_cox(scores, n_quantiles, reference)
+    return classes_5yss(scores)

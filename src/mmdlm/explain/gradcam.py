@@ -15,13 +15,14 @@ from torch import nn
 
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
+from mmdlm.model.fusion import ModelOutput
+from mmdlm.tasks.registry import get_task
 
 
-def scalar_target(output: torch.Tensor, task: str) -> torch.Tensor:
-    """Per-sample scalar explained and ranked: risk [B] (cox) or log-odds of deceased (5yss)."""
-    if task == "cox":
-        return output
-    return output[:, 1] - output[:, 0]
+def scalar_target(output: ModelOutput, task: str) -> torch.Tensor:
+    """Per-sample scalar explained and ranked (the task's scalar_target): risk [B] (cox, discrete) or
+    log-odds of deceased (5yss)."""
+    return get_task(task).scalar_target(output)
 
 
 class ImageTupleForward(nn.Module):
@@ -43,7 +44,7 @@ class ImageTupleForward(nn.Module):
         inputs = {"tile_10x": tile_10x, "tile_5x": tile_5x, "radiology": radiology}
         if genomics is not None:
             inputs[GENOMICS] = genomics
-        return scalar_target(self.model(inputs, mask).out, self.model.task)
+        return scalar_target(self.model(inputs, mask), self.model.task)
 
 
 def target_layer(model: nn.Module, modality: str, layer: str = "layer4") -> nn.Module:

@@ -26,6 +26,7 @@ from mmdlm.slides.grid import read_tile_at, tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
 from mmdlm.slides.reader import SlideReader, open_slide
 from mmdlm.slides.tissue import Thumbnail, slide_thumbnail, tissue_mask
+from mmdlm.tasks.registry import get_task
 
 Transform = Callable[[np.ndarray], torch.Tensor]
 
@@ -68,17 +69,6 @@ class SlideTileDataset(Dataset):
             self._slide = None
 
 
-class _FixedEmbedding(nn.Module):
-    """Stands in for a branch whose input is the same for every sample: returns its cached embedding."""
-
-    def __init__(self, embedding: torch.Tensor) -> None:
-        super().__init__()
-        self.embedding = embedding
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.embedding.expand(x.shape[0], -1)
-
-
 class TileScorer:
     """Scores batches of one tile modality: risk (cox) or p(deceased) (5yss) per tile.
 
@@ -106,7 +96,7 @@ class TileScorer:
         if unknown:
             raise MmdlmError(f"unknown modality {sorted(unknown)} in the markup context", field="context")
         self.model = model.eval()
-        self.task = model.task
+        self.task = get_task(model.task)
         self.tile_modality = tile_modality
         self.active = [m for m in MODALITIES if m == tile_modality or m in context]
         device = next(model.parameters()).device
@@ -123,21 +113,13 @@ class TileScorer:
         if tiles.dtype == torch.uint8:
             tiles = normalise(tiles, channels_last=self.device.type == "cuda")
         batch = tiles.shape[0]
-        inputs = {self.tile_modality: tiles}
-        originals = {m: self.model.branches[m] for m in self._fixed}
-        try:
-            for m, emb in self._fixed.items():
-                self.model.branches[m] = _FixedEmbedding(emb)
-                inputs[m] = tiles.new_empty(batch, 0)
-            mask = self._mask_row.expand(batch, -1)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                out = self.model(inputs, mask).out
-        finally:
-            for m, branch in originals.items():
-                self.model.branches[m] = branch
-        if self.task == "cox":
-            return out.float()
-        return torch.softmax(out.float(), dim=1)[:, 1]
+        mask = self._mask_row.expand(batch, -1)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            # the tile branch embeds each tile; the context's cached embeddings are fused with every one
+            parts = [self.model.branches[m](tiles) if m == self.tile_modality
+                     else self._fixed[m].expand(batch, -1) if m in self._fixed else None for m in MODALITIES]
+            out = self.model.fuse(self.model.stack(parts, batch), mask)
+        return self.task.score(out)
 
 
 @dataclass(frozen=True)
@@ -201,7 +183,7 @@ def score_slide(
         geometry.level0_size,
         coords,
         scores,
-        scorer.task,
+        scorer.task.name,
         tuple(m for m in scorer.active if m != tile_modality),
         source,
     )

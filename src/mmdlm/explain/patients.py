@@ -17,11 +17,10 @@ from mmdlm.data.samples import EvalSamples, collate
 from mmdlm.data.transforms import normalise
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import IMAGE_MODALITIES, most_fused
+from mmdlm.runlayout import RunLayout
+from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.explain")
-
-SCORE_COLUMN = {"cox": "risk", "5yss": "p_dead_5y"}
-
 
 def patient_inputs(
     record: PatientRecord,
@@ -42,7 +41,7 @@ def patient_inputs(
 
 def patient_scores(predictions: pd.DataFrame, task: str, configuration: str) -> pd.Series:
     """Mean score (risk or p_dead_5y) per patient of one task and configuration, highest first."""
-    col = SCORE_COLUMN[task]
+    col = get_task(task).score_column
     part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
     scores = pd.to_numeric(part[col], errors="coerce").groupby(part["patient_id"].astype(str)).mean().dropna()
     return scores.sort_values(ascending=False, kind="stable")
@@ -51,11 +50,11 @@ def patient_scores(predictions: pd.DataFrame, task: str, configuration: str) -> 
 def ranking_scores(predictions: pd.DataFrame, task: str, configuration: str) -> pd.Series:
     """Per patient the score the gallery ranks by, highest first: Cox risks z-scored within each fold (every
     fold model has its own risk scale), 5YSS probabilities as they are (one scale)."""
-    col = SCORE_COLUMN[task]
+    col = get_task(task).score_column
     part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
     part = part.assign(patient_id=part["patient_id"].astype(str), s=pd.to_numeric(part[col], errors="coerce"))
     part = part.dropna(subset=["s"])
-    if task == "cox" and "fold" in part.columns:
+    if get_task(task).per_model_scale and "fold" in part.columns:
         g = part.groupby("fold")["s"]
         sd = g.transform("std").replace(0.0, np.nan)
         part = part.assign(s=((part["s"] - g.transform("mean")) / sd).fillna(0.0))
@@ -67,7 +66,7 @@ def patient_folds(predictions: pd.DataFrame | None, run_dir: Path, task: str, co
     """patient -> the fold in which it was a validation patient (predictions.csv, else RUN/folds.json)."""
     from mmdlm.evaluate.folds import read_folds
 
-    out = {str(p): int(f) for p, f in read_folds(Path(run_dir) / "folds.json")["tasks"].get(task, {})
+    out = {str(p): int(f) for p, f in read_folds(RunLayout(run_dir).folds_json)["tasks"].get(task, {})
            .get("folds", {}).items()}
     if predictions is not None and "fold" in predictions.columns:
         part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
@@ -83,12 +82,12 @@ def fold_scores(predictions: pd.DataFrame | None, task: str, configuration: str,
         return np.array([], dtype=np.float64)
     part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)
                        & (pd.to_numeric(predictions["fold"], errors="coerce") == fold)]
-    return pd.to_numeric(part[SCORE_COLUMN[task]], errors="coerce").dropna().to_numpy(np.float64)
+    return pd.to_numeric(part[get_task(task).score_column], errors="coerce").dropna().to_numpy(np.float64)
 
 
 def fold_checkpoint(run_dir: Path, task: str, configuration: str, fold: int) -> Path:
     """RUN/cv/<task>/fold_<k>/<configuration>/model.ckpt (MmdlmError naming it when absent)."""
-    path = Path(run_dir) / "cv" / task / f"fold_{fold}" / configuration / "model.ckpt"
+    path = RunLayout(run_dir).fold_dir(task, fold) / configuration / "model.ckpt"
     if not path.is_file():
         raise MmdlmError(f"no checkpoint of fold {fold} (the fold that validated this patient)", file=path)
     return path
@@ -104,12 +103,12 @@ def extremes(scores: pd.Series, k: int) -> tuple[list[str], list[str]]:
 
 def best_fold(run_dir: Path, task: str, configuration: str) -> int | None:
     """The fold with the best primary metric (metrics.json) for a task and configuration; None if unknown."""
-    path = run_dir / "metrics.json"
+    path = RunLayout(run_dir).metrics_json
     if not path.is_file():
         return None
     try:
         entry = json.loads(path.read_text())["tasks"][task]
-        primary = entry.get("primary_metric") or ("c_index" if task == "cox" else "roc_auc")
+        primary = entry.get("primary_metric") or get_task(task).primary_metric
         folds = entry["configurations"][configuration]["per_fold"]
     except (KeyError, TypeError, ValueError):
         return None

@@ -18,11 +18,10 @@ import torch
 from mmdlm.atomic import write_json_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.explain.attention import read_predictions, write_attention_summary
-from mmdlm.explain.gradcam import gradcam, scalar_target
+from mmdlm.explain.gradcam import gradcam
 from mmdlm.explain.imaging import tensor_to_rgb
 from mmdlm.explain.overlay import GalleryRow, blend_cam, save_png, write_gallery
 from mmdlm.explain.patients import (
-    SCORE_COLUMN,
     choose_checkpoint,
     extremes,
     fold_checkpoint,
@@ -37,6 +36,8 @@ from mmdlm.explain.tilesource import store_for_slide, store_index
 from mmdlm.explain.wsi import markup_slide
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES, magnification_modality
 from mmdlm.names import id_path
+from mmdlm.runlayout import RunLayout
+from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.explain")
 
@@ -150,7 +151,7 @@ def explain_run(
     load_model = load_model or _default_loader()
     device = resolve_device(cfg.explain.device)
     summary: dict = {"tasks": {}, "device": str(device)}
-    pred_path = sources.run_dir / "predictions.csv"
+    pred_path = RunLayout(sources.run_dir).predictions_csv
     predictions = read_predictions(pred_path) if pred_path.is_file() else None
     if predictions is not None:
         csv, png = write_attention_summary(out_dir, predictions)
@@ -225,7 +226,7 @@ def _gallery(ctx: _Context, scores: pd.Series, oof: pd.Series, patients) -> dict
         if ranked.empty:
             return {"skipped": "no patient with a prediction for this configuration"}
         top, bottom = extremes(ranked, cfg.explain.gallery_size)
-        label = "risk" if task == "cox" else "p(deceased)"
+        label = get_task(task).score_label
         groups = [(p, f"highest {label}") for p in top] + [(p, f"lowest {label}") for p in bottom]
     rows, files, used, shown_scores = [], {}, {}, {}
     for pid, group in groups:
@@ -243,8 +244,8 @@ def _gallery(ctx: _Context, scores: pd.Series, oof: pd.Series, patients) -> dict
             continue
         cams = gradcam(model, inputs, mask, tuple(present), cfg.explain.cam_layer)
         with torch.inference_mode():
-            out = model(inputs, mask).out
-        score = float(scalar_target(out, task)[0]) if task == "cox" else float(torch.softmax(out, 1)[0, 1])
+            out = model(inputs, mask)
+        score = float(get_task(task).score(out)[0])
         overlays = {}
         for m, cam in cams.items():
             overlay = blend_cam(
@@ -260,7 +261,8 @@ def _gallery(ctx: _Context, scores: pd.Series, oof: pd.Series, patients) -> dict
         used[pid] = fold
         shown_scores[pid] = {"explained_input": score,
                              "validation_mean": float(oof[pid]) if pid in oof.index else None}
-        rows.append(GalleryRow(pid, score, SCORE_COLUMN[task], f"{group}, fold {fold} model", overlays))
+        rows.append(GalleryRow(pid, score, get_task(task).score_column, f"{group}, fold {fold} model",
+                               overlays))
     if not rows:
         return {"skipped": "no patient with an image"}
     title = f"Grad-CAM ({cfg.explain.cam_layer}), {task}, {conf}: each patient by its validation fold's model"
@@ -311,7 +313,7 @@ def _markups(
         shape = ctx.models.shape(fold, cfg, records)
         # Cox classes from the quantiles of this fold model's own validation risks (its scale)
         reference = None
-        if task == "cox" and ex.risk_reference == "run":
+        if get_task(task).quantile_classes and ex.risk_reference == "run":
             own = fold_scores(ctx.predictions, task, conf, fold)
             reference = own if len(own) else None
         context = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -12,12 +12,12 @@ from torch import nn
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
 from mmdlm.model.backbones import build_backbone
-
-Task = Literal["cox", "5yss"]
+from mmdlm.tasks.registry import get_task
 
 
 class ModelOutput(NamedTuple):
-    """`out`: risk [B] (cox) or logits [B, 2] (5yss); `attention`: [B, M] weights over MODALITIES."""
+    """`out`: [B] for a one-unit head (cox risk), else [B, head width] (5yss logits, discrete hazard logits);
+    `attention`: [B, M] weights over MODALITIES."""
 
     out: torch.Tensor
     attention: torch.Tensor
@@ -41,7 +41,7 @@ class MultimodalNet(nn.Module):
     def __init__(
         self,
         n_genomic: int,
-        task: Task = "cox",
+        task: str = "cox",
         width: int = 128,
         dropout: float = 0.25,
         backbone: str = "resnet18",
@@ -49,9 +49,8 @@ class MultimodalNet(nn.Module):
         pretrained_path: Path | None = None,
     ) -> None:
         super().__init__()
-        if task not in ("cox", "5yss"):
-            raise MmdlmError(f"unknown task '{task}' (cox or 5yss)", field="task")
         self.task = task
+        self.head_width = get_task(task).head_width
         self.n_genomic = n_genomic
         self.branches = nn.ModuleDict(
             {m: ImageBranch(backbone, pretrained, pretrained_path, width) for m in IMAGE_MODALITIES}
@@ -63,7 +62,7 @@ class MultimodalNet(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(width, width),
             nn.ReLU(inplace=True),
-            nn.Linear(width, 1 if task == "cox" else 2),
+            nn.Linear(width, self.head_width),
         )
         self.width = width
 
@@ -86,6 +85,11 @@ class MultimodalNet(nn.Module):
                 else:
                     sub = self.branches[name](inputs[name][idx])
                 parts.append(sub.new_zeros(batch, sub.shape[1]).index_copy(0, idx, sub))
+        return self.stack(parts, batch)
+
+    def stack(self, parts: Sequence[torch.Tensor | None], batch: int) -> torch.Tensor:
+        """[B, M, width] from one [B, width] embedding or None (zeros) per modality in MODALITIES order, in
+        the dtype of the first computed one."""
         computed = [p for p in parts if p is not None]
         ref = computed[0] if computed else self.modality_bias
         zeros = torch.zeros(batch, self.width, device=ref.device, dtype=ref.dtype)
@@ -97,7 +101,12 @@ class MultimodalNet(nn.Module):
         where modality m is present and active. Masked entries get exactly zero attention and never reach the
         fused vector; a row with no modality gives the head's no-evidence output."""
         mask = mask.to(torch.bool)
-        h = self.embed(inputs, mask)
+        return self.fuse(self.embed(inputs, mask), mask)
+
+    def fuse(self, h: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
+        """Attention fusion and head of per-modality embeddings `h` [B, M, width] (from `embed`, or cached
+        ones: explain fuses a patient's fixed context embeddings with each tile's). `mask` [B, M] bool."""
+        mask = mask.to(torch.bool)
         scores = self.score(h).squeeze(-1) + self.modality_bias
         scores = scores.masked_fill(~mask, float("-inf"))
         # a row with no modality (a patient without any of the active modalities) gets zero attention and the
@@ -108,7 +117,7 @@ class MultimodalNet(nn.Module):
         weighted = torch.where(mask.unsqueeze(-1), attention.unsqueeze(-1) * h, torch.zeros_like(h))
         fused = weighted.sum(dim=1)
         out = self.head(fused)
-        return ModelOutput(out.squeeze(-1) if self.task == "cox" else out, attention)
+        return ModelOutput(out.squeeze(-1) if self.head_width == 1 else out, attention)
 
 
 def mute(mask: torch.Tensor, active: Sequence[str]) -> torch.Tensor:
@@ -120,7 +129,7 @@ def mute(mask: torch.Tensor, active: Sequence[str]) -> torch.Tensor:
     return mask.to(torch.bool) & keep
 
 
-def build_model(cfg_model, n_genomic: int, task: Task) -> MultimodalNet:
+def build_model(cfg_model, n_genomic: int, task: str) -> MultimodalNet:
     """MultimodalNet from a ModelConfig section."""
     return MultimodalNet(
         n_genomic=n_genomic,

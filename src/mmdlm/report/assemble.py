@@ -17,9 +17,7 @@ import pandas as pd
 from mmdlm.atomic import write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import CONFIGURATIONS, IMAGE_MODALITIES, MODALITIES, magnification_modality, most_fused
-
-#: the metric each task is judged by (the external table shows these)
-PRIMARY_METRICS = {"cox": "c_index", "5yss": "roc_auc"}
+from mmdlm.runlayout import RunLayout
 
 HASHED_FILES = (
     "manifest/patients.csv",
@@ -190,16 +188,23 @@ def _km(block: dict | None, title: str) -> dict | None:
     return {**block, "name": title}
 
 
+def _primary(task: str) -> str | None:
+    """The metric a registered task is judged by (None for a name mmdlm.tasks does not know)."""
+    from mmdlm.tasks.registry import get_task, task_names
+
+    return get_task(task).primary_metric if task in task_names() else None
+
+
 def _external(run_dir: Path) -> list[dict]:
     """Every RUN/external/<name>/metrics.json as table rows: the fold-model ensemble with its patient
     bootstrap interval (the headline), the fold models' mean and max (optimistic), the CV mean."""
     rows = []
-    for path in sorted((run_dir / "external").glob("*/metrics.json")):
+    for path in sorted(RunLayout(run_dir).external_dir.glob(f"*/{RunLayout(run_dir).metrics_json.name}")):
         ext = _read_json(path) or {}
         for task, t in ext.get("tasks", {}).items():
             for conf, c in t.get("configurations", {}).items():
                 for metric, v in c.get("vs_cv", {}).items():
-                    if metric != PRIMARY_METRICS.get(task) or v.get("external_mean") is None:
+                    if metric != t.get("primary_metric", _primary(task)) or v.get("external_mean") is None:
                         continue
                     ci = v.get("ensemble_ci") or {}
                     rows.append(
@@ -255,13 +260,14 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
     from mmdlm.report.provenance import data_hashes, software_versions
 
     run_dir = Path(run_dir)
-    metrics = _read_json(run_dir / "metrics.json")
+    layout = RunLayout(run_dir)
+    metrics = _read_json(layout.metrics_json)
     if metrics is None:
         raise MmdlmError("no metrics.json: run `mmdlm cv` (or `mmdlm demo`) first", file=run_dir)
     if not (run_dir / "manifest").is_dir():
         raise MmdlmError("no manifest snapshot in the run", file=run_dir / "manifest")
     tasks = metrics.get("tasks", {})
-    cfg_path = run_dir / "config.yaml"
+    cfg_path = layout.config_yaml
     config_text = cfg_path.read_text() if cfg_path.is_file() else ""
     d: dict[str, Any] = {
         "title": title or run_dir.resolve().name,
@@ -329,7 +335,7 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
     ]
     d["clinical_cox"] = _cox_block(baselines.get("cox"))
     d["clinical_cox_error"] = (baselines.get("cox") or {}).get("error") or baselines.get("error")
-    timings = _read_json(run_dir / "pipeline.json") or {}
+    timings = _read_json(layout.pipeline_json) or {}
     raw = _config_dict(config_text)
     train, data, model = raw.get("train", {}), raw.get("data", {}), raw.get("model", {})
     d["training"] = {
@@ -381,5 +387,5 @@ def write_report(run_dir: str | Path, title: str | None = None) -> Path:
 
     run_dir = Path(run_dir)
     d = assemble(run_dir, title)
-    write_json_atomic(run_dir / "report.json", d)
+    write_json_atomic(RunLayout(run_dir).report_json, d)
     return write_text_atomic(run_dir / "report.html", render_html(d, run_dir))

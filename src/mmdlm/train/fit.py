@@ -20,6 +20,7 @@ from mmdlm.atomic import write_json_atomic
 from mmdlm.data.records import PatientRecord, n_genomic
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES
+from mmdlm.tasks.registry import get_task
 from mmdlm.train.checkpoints import AtomicCheckpointIO, model_state, read_checkpoint
 from mmdlm.train.loaders import eval_loader, train_loader
 from mmdlm.train.module import SurvivalModule, build_net
@@ -239,19 +240,13 @@ def fit_stage(
             f"unknown configuration '{configuration}'; choose from {', '.join(CONFIGURATIONS)}",
             field="configuration",
         )
-    if task not in ("cox", "5yss"):
-        raise MmdlmError(f"unknown task '{task}' (cox or 5yss)", field="task")
-    if task == "5yss":
-        train = [r for r in train if r.label_5y is not None]
-        val = [r for r in val if r.label_5y is not None]
+    task_obj = get_task(task)
+    train = [r for r in train if task_obj.eligible_record(r)]
+    val = [r for r in val if task_obj.eligible_record(r)]
     if len(train) < 2:
         raise MmdlmError(f"stage {configuration}: fewer than 2 training patients", field="train")
-    if task == "cox" and not any(r.event for r in train):
-        raise MmdlmError(
-            f"stage {configuration}: no event among the {len(train)} training patients (the Cox "
-            "likelihood needs at least one)",
-            field="event",
-        )
+    task_obj.check_training(train, configuration)
+    task_obj = task_obj.fitted(train)
     init = dict(init or {})
     active = CONFIGURATIONS[configuration]
     stage_dir = Path(stage_dir)
@@ -306,6 +301,7 @@ def fit_stage(
         compile=cfg.train.compile,
         pretrained=not init,
         net=net,
+        task_params=task_obj.params() or None,
     )
     if init:
         _init_branches(module, init, reuse)

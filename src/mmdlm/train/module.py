@@ -1,9 +1,9 @@
-"""The LightningModule: the multimodal net with muting, Cox or 5YSS loss, SGD, per-patient validation."""
+"""The LightningModule: the multimodal net with muting, the task's loss (mmdlm.tasks), SGD, per-patient
+validation."""
 
 from __future__ import annotations
 
 import logging
-import math
 import zlib
 from collections.abc import Sequence
 
@@ -15,12 +15,11 @@ import torch
 from mmdlm.data.transforms import normalise
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
 from mmdlm.model.fusion import ModelOutput, MultimodalNet, mute
-from mmdlm.train.losses import cox_ph_loss, survival_5y_loss
-from mmdlm.train.metrics import c_index, roc_auc
+from mmdlm.tasks.base import Task, nan_to_zero
+from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.train")
 
-SCORE = {"cox": "risk", "5yss": "p_dead_5y"}
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
 
 
@@ -31,19 +30,17 @@ def batch_inputs(batch: dict, channels_last: bool) -> dict[str, torch.Tensor]:
     return inputs
 
 
-def scores_of(out: ModelOutput, task: str) -> torch.Tensor:
-    """Risk [B] (cox) or p(dead within 5 years) [B] (5yss), float32."""
-    if task == "cox":
-        return out.out.float()
-    return torch.softmax(out.out.float(), dim=1)[:, 1]
+def scores_of(out: ModelOutput, task: str | Task) -> torch.Tensor:
+    """The task's score [B], float32: risk (cox, discrete) or p(dead within 5 years) (5yss)."""
+    return get_task(task).score(out)
 
 
 def aggregate(
-    index: np.ndarray, score: np.ndarray, attention: np.ndarray, patient_ids: Sequence[str], task: str
+    index: np.ndarray, score: np.ndarray, attention: np.ndarray, patient_ids: Sequence[str], task: str | Task
 ) -> pd.DataFrame:
     """Per-patient means over the evaluation combinations: patient_id, score, att_<modality>."""
     df = pd.DataFrame(attention, columns=list(ATT_COLUMNS))
-    df.insert(0, SCORE[task], score)
+    df.insert(0, get_task(task).score_column, score)
     df.insert(0, "patient_id", [patient_ids[i] for i in index])
     return df.groupby("patient_id", sort=False).mean().reset_index()
 
@@ -82,9 +79,12 @@ class SurvivalModule(L.LightningModule):
         compile: bool = False,
         pretrained: bool = True,
         net: MultimodalNet | None = None,
+        task_params: dict | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
+        #: the Task with its parameters fitted on the training patients (e.g. discrete time bins)
+        self.task_obj = get_task(task, **(task_params or {}))
         self.task = task
         self.active = tuple(active)
         self.model = net if net is not None else build_net(model, n_genomic, task, pretrained)
@@ -139,9 +139,7 @@ class SurvivalModule(L.LightningModule):
         torch.manual_seed(key)
 
     def _loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
-        if self.task == "cox":
-            return cox_ph_loss(out.out.float(), batch["time"], batch["event"], self.hparams.ties)
-        return survival_5y_loss(out.out.float(), batch["label"])
+        return self.task_obj.loss(out, batch, self.hparams.ties)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self(batch)
@@ -159,7 +157,7 @@ class SurvivalModule(L.LightningModule):
         self._val_parts.append(
             (
                 batch["index"].cpu().numpy(),
-                scores_of(out, self.task).cpu().numpy(),
+                self.task_obj.score(out).cpu().numpy(),
                 out.attention.float().cpu().numpy(),
             )
         )
@@ -171,16 +169,11 @@ class SurvivalModule(L.LightningModule):
         score = np.concatenate([p[1] for p in self._val_parts])
         att = np.concatenate([p[2] for p in self._val_parts])
         truth = self.val_truth
-        predictions = aggregate(index, score, att, list(truth["patient_id"]), self.task)
+        predictions = aggregate(index, score, att, list(truth["patient_id"]), self.task_obj)
         self.last_validation = (self.global_step, predictions)
         agg = predictions.merge(truth, on="patient_id")
-        if self.task == "cox":
-            metric = c_index(agg["time"].to_numpy(), agg["event"].to_numpy(), agg["risk"].to_numpy())
-        else:
-            agg = agg[agg["label"] >= 0]
-            metric = roc_auc(agg["label"].to_numpy(), agg["p_dead_5y"].to_numpy())
         # an undefined metric (no comparable pair, one class) never counts as the best epoch
-        self.log("val_metric", 0.0 if math.isnan(metric) else metric, prog_bar=True)
+        self.log("val_metric", nan_to_zero(self.task_obj.validation_metric(agg)), prog_bar=True)
         self._val_parts = []
 
     def configure_optimizers(self):

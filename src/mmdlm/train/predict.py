@@ -14,9 +14,10 @@ from mmdlm.data.cache import ImageCache
 from mmdlm.data.records import PatientRecord
 from mmdlm.errors import MmdlmError
 from mmdlm.model.fusion import MultimodalNet, mute
+from mmdlm.tasks.registry import get_task
 from mmdlm.train.checkpoints import load_model
 from mmdlm.train.loaders import eval_loader
-from mmdlm.train.module import ATT_COLUMNS, SCORE, aggregate, batch_inputs, scores_of
+from mmdlm.train.module import ATT_COLUMNS, aggregate, batch_inputs, scores_of
 
 
 @torch.inference_mode()
@@ -47,7 +48,7 @@ def predict_model(
             )
         )
     if not parts:
-        return pd.DataFrame(columns=["patient_id", SCORE[model.task], *ATT_COLUMNS])
+        return pd.DataFrame(columns=["patient_id", get_task(model.task).score_column, *ATT_COLUMNS])
     index, score, att = (np.concatenate([p[i] for p in parts]) for i in range(3))
     return aggregate(index, score, att, [r.patient_id for r in records], model.task)
 

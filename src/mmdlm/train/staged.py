@@ -12,6 +12,7 @@ import pandas as pd
 from mmdlm.data.records import PatientRecord, n_genomic
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES
+from mmdlm.tasks.registry import get_task
 from mmdlm.train.checkpoints import model_from_checkpoint
 from mmdlm.train.fit import Devices, fit_stage
 from mmdlm.train.predict import predict_model
@@ -117,7 +118,7 @@ def train_fold(
     reuse = FoldReuse.for_config(cfg)
     best = run_stages(cfg, task, train, val, out_dir, configurations, reuse=reuse)
     n_gen = n_genomic(list(train) + list(val))
-    records = [r for r in val if r.label_5y is not None] if task == "5yss" else list(val)
+    records = [r for r in val if get_task(task).eligible_record(r)]
     out = {}
     for conf in dict.fromkeys(configurations):
         kept = reuse.predictions.get(best[conf])

@@ -1,0 +1,30 @@
+"""The Cox task: a log-risk head trained with the Cox negative log partial likelihood."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from mmdlm.tasks.base import RiskTask
+
+
+@dataclass(frozen=True)
+class CoxTask(RiskTask):
+    """Risk [B] from a one-unit head; loss: Cox partial likelihood (Efron or Breslow ties)."""
+
+    name: ClassVar[str] = "cox"
+
+    @property
+    def head_width(self) -> int:
+        return 1
+
+    def loss(self, out: Any, batch: dict, ties: str = "efron") -> Any:
+        from mmdlm.tasks.losses import cox_ph_loss
+
+        return cox_ph_loss(out.out.float(), batch["time"], batch["event"], ties)
+
+    def score(self, out: Any) -> Any:
+        return out.out.float()
+
+    def scalar_target(self, out: Any) -> Any:
+        return out.out
