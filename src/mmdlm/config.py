@@ -15,6 +15,7 @@ from mmdlm.evaluate.config import CVConfig
 from mmdlm.executor.config import ExecutorConfig
 from mmdlm.explain.config import ExplainConfig
 from mmdlm.features.config import FeaturesConfig
+from mmdlm.mil.config import MilConfig
 from mmdlm.model.config import ModelConfig
 from mmdlm.pipeline.config import DemoConfig
 from mmdlm.radiology.config import RadiologyConfig
@@ -33,6 +34,7 @@ class Config(StrictModel):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    mil: MilConfig = Field(default_factory=MilConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     cv: CVConfig = Field(default_factory=CVConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
