@@ -167,3 +167,73 @@ def test_bags_from_feature_stores_and_their_errors(tmp_path: Path) -> None:
     assert "P2" in info.value.one_line()
     with pytest.raises(MmdlmError, match="run `mmdlm features` first"):
         load_bags(cohort, tmp_path)
+
+
+def test_explain_maps_attention_and_tile_risk(planted_fold, tmp_path: Path) -> None:
+    import json
+
+    from mmdlm.explain.qupath import geojson_errors
+    from mmdlm.mil.explain import explain_patient, load_mil_model, tile_maps
+    from mmdlm.slides.tiff_writer import tissue_like, write_array_tiff
+
+    train, val, cfg = planted_fold
+    cfg = cfg.model_copy(update={"mil": MilConfig(epochs_unimodal=2, epochs_multimodal=1, max_instances=32)})
+    run = tmp_path / "run"
+    train_fold(cfg, "cox", train, val[:20], run / "cv" / "cox" / "fold_1", ("histology",))
+    (run / "folds.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "tasks": {
+                    "cox": {
+                        "folds": {**{r.patient_id: 0 for r in train}, **{r.patient_id: 1 for r in val[:20]}}
+                    }
+                },
+            }
+        )
+    )
+    model, meta = load_mil_model(run / "cv" / "cox" / "fold_1" / "histology" / "mil_model.pt")
+    rec = val[0]
+    maps = tile_maps(model, rec, tuple(meta["active"]), 0, meta["dims"])
+    by_mod = {m.modality: m for m in maps}
+    assert set(by_mod) == {"tile_10x", "tile_5x"}
+    for m in maps:
+        assert len(m.attention) == len(rec.bags[m.modality]) and abs(m.attention.sum() - 1) < 1e-5
+    # a bag of one tile: the tile's own risk is the model's risk for that bag
+    single = dataclasses_replace_bag(rec, "tile_10x", 3)
+    with torch.no_grad():
+        risk = float(model(collate_bags([single], tuple(meta["active"]), 0, meta["dims"])).model.out[0])
+    assert abs(by_mod["tile_10x"].score[3] - risk) < 1e-5
+    n = len(rec.bags["tile_10x"])
+    slide = write_array_tiff(
+        tmp_path / "s.tiff", tissue_like(256, 224 * n, seed=1), mpp=0.5, downsamples=(1,)
+    )
+    written = explain_patient(
+        run,
+        "cox",
+        "histology",
+        rec,
+        {rec.parts["tile_10x"][0].source: str(slide)},
+        tmp_path / "out",
+        thumbnail_max_side=256,
+    )
+    geo = [p for p in written if p.suffix == ".geojson"]
+    assert len(geo) == 4 and all(p.is_file() for p in written)
+    obj = json.loads(geo[0].read_text())
+    assert geojson_errors(obj, 224 * n, 256) == [] and len(obj["features"]) == n
+    with pytest.raises(MmdlmError, match="no fold"):
+        explain_patient(run, "cox", "histology", dataclasses_replace_id(rec), {}, tmp_path / "o2")
+
+
+def dataclasses_replace_bag(rec, modality: str, i: int):
+    from mmdlm.mil.bags import BagRecord
+
+    out = BagRecord(rec.patient_id, rec.time, rec.event, rec.label_5y, dict(rec.bags), dict(rec.parts))
+    out.bags[modality] = rec.bags[modality][i : i + 1]
+    return out
+
+
+def dataclasses_replace_id(rec):
+    from mmdlm.mil.bags import BagRecord
+
+    return BagRecord("NOBODY", rec.time, rec.event, rec.label_5y, rec.bags, rec.parts)

@@ -27,6 +27,7 @@ class BagPart:
     start: int
     stop: int
     coords: np.ndarray | None = None  # int64 [stop - start, 2] level-0 (x, y) for tiles
+    level0_size: int = 0  # a tile's side in level-0 px (tiles only)
 
 
 @dataclass(eq=False)
@@ -93,7 +94,7 @@ def _slide_bags(feats_dir: Path, ids: set[str], keys: set[str]) -> dict[str, dic
                 patient=str(row.patient_id),
             )
         out.setdefault(str(row.patient_id), {}).setdefault(modality, []).append(
-            (str(row.slide_id), part.features, part.coords)
+            (str(row.slide_id), part.features, part.coords, part.level0_size)
         )
     return out
 
@@ -146,10 +147,10 @@ def load_bags(cohort_dir: str | Path, feats_dir: str | Path) -> list[BagRecord]:
         )
         for modality, pieces in slides.get(pid, {}).items():
             start, parts = 0, []
-            for slide_id, _, coords in pieces:
-                parts.append(BagPart(slide_id, start, start + len(coords), coords))
+            for slide_id, _, coords, level0_size in pieces:
+                parts.append(BagPart(slide_id, start, start + len(coords), coords, level0_size))
                 start += len(coords)
-            rec.bags[modality] = np.concatenate([f for _, f, _ in pieces])
+            rec.bags[modality] = np.concatenate([piece[1] for piece in pieces])
             rec.parts[modality] = parts
         if pid in rad and len(rad[pid]):
             rec.bags[RADIOLOGY] = rad[pid]

@@ -46,6 +46,7 @@ class MilNet(nn.Module):
         super().__init__()
         self.task = task
         self.width = width
+        self.attention_dim = attention_dim
         self.pools = nn.ModuleDict(
             {
                 m: GatedAttentionPool(in_dims[m], width, attention_dim, dropout)

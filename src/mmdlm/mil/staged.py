@@ -68,6 +68,7 @@ def save_model(path: Path, model: MilNet, conf: str, dims: dict[str, int], n_gen
         "dims": dims,
         "n_genomic": n_gen,
         "width": model.width,
+        "attention_dim": model.attention_dim,
     }
     with atomic_path(path) as tmp:
         torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)

@@ -36,6 +36,6 @@ def planted_bags(
             x[key, :4] += strength * z[i]
             rec.bags[modality] = x.astype(np.float16)
             coords = np.stack([np.arange(size) * 224, np.zeros(size, np.int64)], axis=1).astype(np.int64)
-            rec.parts[modality] = [BagPart(f"slide-{i}", 0, size, coords)]
+            rec.parts[modality] = [BagPart(f"slide-{i}", 0, size, coords, 224)]
         records.append(rec)
     return records
