@@ -1,6 +1,8 @@
 # mmdlm: `make demo` runs the whole pipeline on the synthetic cohort, `make test` runs the tests.
-# Each target sets up .venv first (re-installed only when pyproject.toml changes; --no-compile: Python
-# byte-compiles lazily what is imported, about 50 s faster on a fresh machine).
+# Each target sets up .venv first (re-installed only when pyproject.toml changes). pip installs without
+# byte-compiling, then compileall compiles site-packages and src once, in parallel (-j0): every later process
+# (loader and pool workers included) starts from the .pyc files even where PYTHONDONTWRITEBYTECODE=1 is set
+# (CI, Docker images), where lazy compilation would compile torch and Lightning again in every process.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,6 +17,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
+	$(BIN)/python -m compileall -q -j0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src \
+		> $(VENV)/compileall.log || true
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -345,7 +345,7 @@ def run(out_dir: Path) -> dict:
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         work = Path(tmp)
         if REAL_SLIDE.is_file():
-            figures["real_slide"] = bench_slide(REAL_SLIDE, work / "real", cfg, repeats=9, copies=8)
+            figures["real_slide"] = bench_slide(REAL_SLIDE, work / "real", cfg, repeats=5, copies=8)
         for key, size, mpp in (
             ("large_synthetic", LARGE_SIZE, LARGE_MPP),
             ("large_synthetic_40x", LARGE_40X_SIZE, LARGE_40X_MPP),
@@ -359,7 +359,7 @@ def run(out_dir: Path) -> dict:
                 "file_mb": round(slide.stat().st_size / 1e6, 1),
                 "write_seconds": round(time.perf_counter() - t0, 1),
             }
-            figures[key].update(bench_slide(slide, work / key, cfg, repeats=9))
+            figures[key].update(bench_slide(slide, work / key, cfg, repeats=3))
             slide.unlink()
         figures["store_reads_10x"] = store_reads(work / "large_synthetic" / "run0" / "bench0.h5", 10.0, work)
     figures["mask_tcga_sized"] = mask_figures()

@@ -2,6 +2,9 @@
 
 Each bench module exposes `run(out_dir: Path) -> dict`; a figure `X` with a ceiling is reported as keys
 `X`, `ceiling_X` (or a nested dict) and a `ratio`/`*_ratio` key. Nothing here asserts a wall-clock time.
+Modules run in name order (bench_synth before bench_wholerun, which reuses its cohort); the whole of
+`make bench` is meant to finish in under 10 minutes on 2 cores (each module's bench_seconds and the total
+are in results.json).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def main(argv: list[str]) -> int:
                     "torch": torch.__version__, "cuda": torch.cuda.is_available()},
     }
     failed = 0
+    t_all = time.perf_counter()
     for path in sorted(HERE.glob("bench_*.py")):
         name = path.stem.removeprefix("bench_")
         if only and name not in only:
@@ -63,6 +67,8 @@ def main(argv: list[str]) -> int:
         for k, v in rows:
             shown = f"{v:.4g}" if isinstance(v, float) else v
             print(f"  {k:<{width}}  {shown}")
+    results["total_seconds"] = round(time.perf_counter() - t_all, 1)
+    print(f"total {results['total_seconds']:.0f} s")
     (HERE / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"wrote {HERE / 'results.json'}")
     return 1 if failed else 0

@@ -24,7 +24,6 @@ ingest:
 
 @pytest.fixture(scope="module")
 def synth_cohort(tmp_path_factory):
-    pytest.importorskip("mmdlm.cohort.synth.writer")
     from mmdlm.cli.app import main
 
     root = tmp_path_factory.mktemp("roundtrip")

@@ -47,7 +47,11 @@ def _check(result, table, factors):
     cols = ["t_stage", "n_stage", "m_stage", "grade"]
     cc = table[["time", "event", *cols]].dropna()
     cph = CoxPHFitter().fit(cc, "time", "event")
-    assert result["cox"]["n"] == len(cc)
+    assert result["cox"]["n"] == len(cc) and result["cox"]["events"] == int(cc["event"].sum())
+    # NX / MX / GX are unknown: excluded (complete cases), counted and stated
+    assert result["cox"]["unknown"] == {c: int(table[c].isna().sum()) for c in cols}
+    assert result["cox"]["dropped_incomplete"] == len(table) - len(cc)
+    assert "excluded (complete-case analysis)" in result["cox"]["unknown_handling"]
     for r in result["cox"]["covariates"]:
         assert r["hr"] == pytest.approx(np.exp(cph.params_[r["name"]]), abs=1e-3)
         assert r["p"] == pytest.approx(cph.summary.loc[r["name"], "p"], abs=1e-3)

@@ -154,3 +154,52 @@ def test_missing_prediction_is_an_error(tmp_path):
 
     with pytest.raises(MmdlmError, match="no prediction for 1 validation"):
         run_cv(_cfg(bootstrap=0), _records(), tmp_path, "cox", CONFS, train_fold=drops_one)
+
+
+def _radiology_best(cfg, task, train, val, out_dir, configurations):
+    """radiology scores best, the fused configuration worst: the reference must not follow the results."""
+    rng = np.random.default_rng(len(train))
+    noise = {"radiology": 0.2, "histology": 1.0, "histo_radiology": 2.0}
+    return {c: pd.DataFrame([{"patient_id": r.patient_id, "risk": r.hazard + rng.normal(0, noise[c])}
+                             for r in val]) for c in configurations}
+
+
+def test_reference_is_pre_specified_and_compared_on_the_same_patients(tmp_path):
+    recs = _records()
+    clinical = pd.DataFrame({"patient_id": [r.patient_id for r in recs], "time": [r.time for r in recs],
+                             "event": [r.event for r in recs],
+                             "grade": [None if i % 7 == 0 else f"G{1 + int(r.hazard > 0) + int(r.hazard > 1)}"
+                                       for i, r in enumerate(recs)]})
+    _, m = run_cv(_cfg(clinical_factors=("grade",)), recs, tmp_path / "a", "cox", CONFS,
+                  train_fold=_radiology_best, clinical=clinical)
+    means = {c: v["c_index"]["mean"] for c, v in m["configurations"].items()}
+    assert max(means, key=means.get) == "radiology"
+    assert m["reference"] == "histo_radiology"  # the most fused, not the best mean
+    vs = m["vs_reference"]["configurations"]["radiology"]
+    # radiology is missing for every tenth patient: the comparison is on the patients both score
+    assert vs["n_patients"] == len(recs) - len(recs) // 10
+    assert vs["mean_difference"] > 0 and vs["corrected_ttest"]["p"] is not None
+    assert vs["bootstrap"]["low"] > 0  # patient-level paired bootstrap: radiology is better
+    assert "cannot reach p < 0.05" in vs["note"]  # 3 folds
+    row = next(r for r in m["table"] if r["configuration"] == "radiology")
+    assert row["vs"] == "histo_radiology" and row["bootstrap_p"] == vs["bootstrap"]["p"]
+    assert row["ttest_p"] == vs["as_in_paper"]["ttest_p"]
+    # the clinical factor on the same folds and patients (grade known), beside the model
+    g = m["clinical_table"][0]
+    assert g["factor"] == "grade" and g["model"] == "histo_radiology"
+    known = {p for p, v in zip(clinical.patient_id, clinical.grade, strict=True) if v is not None}
+    assert g["n_patients_compared"] == len(known)
+    pred = pd.read_csv(tmp_path / "a" / "predictions.csv", dtype={"patient_id": str})
+    ref = pred[(pred.configuration == "histo_radiology") & pred.patient_id.isin(known)]
+    ref = ref.merge(clinical, on="patient_id")
+    grade = ref.grade.str[1].astype(float)
+    want = np.mean([concordance_index(ref.time[f], -grade[f], ref.event[f]) for f in (ref.fold == k
+                                                                                      for k in range(3))])
+    assert g["factor_mean"] == pytest.approx(want)
+    # a configured reference is honoured; one that was not run is a clear error
+    _, m2 = run_cv(_cfg(reference="histology"), recs, tmp_path / "b", "cox", CONFS,
+                   train_fold=_radiology_best)
+    assert m2["reference"] == "histology" and "histology" not in m2["vs_reference"]["configurations"]
+    with pytest.raises(MmdlmError, match="reference configuration histo_radiology_genomics was not"):
+        run_cv(_cfg(reference="histo_radiology_genomics"), recs, tmp_path / "c", "cox", CONFS,
+               train_fold=_radiology_best)

@@ -81,19 +81,35 @@ def test_explain_cli_writes_everything(run_dir: Path, run_cli, monkeypatch: pyte
     monkeypatch.setattr(explain_run_module, "_default_loader", lambda: recording_loader)
     code, out, err = run_cli("explain", "--run", run_dir)
     assert code == 0, err
-    assert loaded == [run_dir / "cv" / "5yss" / "fold_1" / CONF / "model.ckpt"]  # the best fold by roc_auc
+    # each patient is explained by the model of the fold that validated it (0001: fold 0, 0002: fold 1), not
+    # by the best fold's model (fold 1 by roc_auc), which trained on 0001
+    assert loaded == [run_dir / "cv" / "5yss" / f"fold_{k}" / CONF / "model.ckpt" for k in (0, 1)]
     explain = run_dir / "explain"
     summary = json.loads((explain / "summary.json").read_text())
     entry = summary["tasks"]["5yss"]
-    assert entry["configuration"] == CONF and entry["fold"] == 1
+    assert entry["configuration"] == CONF and entry["checkpoints"] == {
+        str(k): f"cv/5yss/fold_{k}/{CONF}/model.ckpt" for k in (0, 1)}
     # gallery: highest p(dead) patient 0001 (has tiles); the lowest, 0002, has no image and is left out
     assert entry["gallery"]["patients"] == ["TCGA-SY-0001"]
+    assert entry["gallery"]["folds"] == {"TCGA-SY-0001": 0}
+    # the score shown is the fold-0 model's own on the explained input (not the 0.9 of predictions.csv)
+    from mmdlm.data.records import load_records
+    from mmdlm.explain.patients import patient_inputs
+
+    model, _ = load_model(run_dir / "cv" / "5yss" / "fold_0" / CONF / "model.ckpt")
+    rec = {r.patient_id: r for r in load_records(run_dir / "manifest", run_dir / "tiles", None,
+                                                   Config.model_validate({"data": {"image_size": 32}}))}
+    inputs, mask = patient_inputs(rec["TCGA-SY-0001"], CONFIGURATIONS[CONF], 32, 2, 0)
+    with torch.no_grad():
+        own = float(torch.softmax(model(inputs, mask).out, 1)[0, 1])
+    assert entry["gallery"]["scores"]["TCGA-SY-0001"]["explained_input"] == pytest.approx(own, abs=1e-5)
+    assert entry["gallery"]["scores"]["TCGA-SY-0001"]["validation_mean"] == pytest.approx(0.9)
     assert set(entry["gallery"]["overlays"]["TCGA-SY-0001"]) == {"tile_10x", "tile_5x"}
     with Image.open(explain / entry["gallery"]["overlays"]["TCGA-SY-0001"]["tile_10x"]) as img:
         assert img.size == (32, 32)
     assert (explain / entry["gallery"]["file"]).is_file()
     [markup] = entry["markup"]
-    assert markup["slide_id"] == "cmu1" and markup["n_tiles"] > 100
+    assert markup["slide_id"] == "cmu1" and markup["n_tiles"] > 100 and markup["fold"] == 0
     assert markup["tile_source"] == "slide"  # the run's store is capped (6 tiles): the slide is decoded
     assert markup["context"] == ["tile_5x", "genomics"]  # the patient's own other inputs
     geo = json.loads((explain / markup["geojson"]).read_text())

@@ -87,7 +87,7 @@ def test_cli_writes_the_store(tmp_path: Path, cohort, run_cli) -> None:
     root, uid = cohort
     rad = tmp_path / "RAD"
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("radiology:\n  image_size: 40\n  margin_mm: 6.0\n  mask_labels: []\n")
+    cfg.write_text("radiology:\n  image_size: 40\n  crop: bbox\n  margin_mm: 6.0\n  mask_labels: []\n")
     code, out, err = run_cli("radiology", "--cohort", root, "--out", rad, "--config", cfg)
     assert code == 0, err
     assert "4 patients: 3 extracted, 0 fresh (skipped), 1 without mask, 0 failed; 8 images" in out

@@ -72,7 +72,7 @@ def ct_dir(shared_data: Path) -> Path:
 def test_totalsegmentator_kidney_as_lesion(ct_dir: Path, mask_name: str, labels: tuple[int, ...]) -> None:
     ct = sitk.ReadImage(str(ct_dir / "example_ct_sm.nii.gz"))
     mask = sitk.ReadImage(str(ct_dir / mask_name))
-    cfg = RadiologyConfig(mask_labels=labels, image_size=96, margin_mm=10.0)
+    cfg = RadiologyConfig(mask_labels=labels, image_size=96, crop="bbox", margin_mm=10.0)
     planes = max_diameter_planes(ct, mask, cfg, modality="CT", patient_id="TS")
     ras, zooms = canonical_mask(nib.load(ct_dir / mask_name), labels or tuple(range(1, 256)))
     assert zooms == (3.0, 3.0, 3.0)
@@ -99,7 +99,8 @@ def test_kidney_plane_rendering_is_windowed_ct(ct_dir: Path) -> None:
     """The kidney crop is soft tissue: W400/L40 puts the kidney parenchyma mid-grey, not black or white."""
     ct = sitk.ReadImage(str(ct_dir / "example_ct_sm.nii.gz"))
     mask = sitk.ReadImage(str(ct_dir / "example_seg_fast_kidney_left.nii.gz"))
-    planes = max_diameter_planes(ct, mask, RadiologyConfig(image_size=64, margin_mm=0.0), modality="CT")
+    cfg = RadiologyConfig(image_size=64, crop="bbox", margin_mm=0.0)
+    planes = max_diameter_planes(ct, mask, cfg, modality="CT")
     axial = planes[0]
     centre = axial.pixels[24:40, 24:40]
     assert 90 < float(np.median(centre)) < 230  # ~0..200 HU -> 102..230

@@ -95,11 +95,20 @@ def test_checkpoints_load_weights_only_with_plain_metadata(cfg, records, tmp_pat
     assert meta["configuration"] == "genomics" and meta["n_genomic"] == 4 and meta["image_size"] == 32
     assert meta["feature_names"] == [] and meta["active"] == ["genomics"]
     assert hasattr(model.branches["tile_10x"].backbone, "layer4")
-    preds = predict(res.model, [r for r in records[14:] if r.label_5y is not None], cfg)
+    from dataclasses import replace
+
+    val = [r for r in records[14:] if r.label_5y is not None]
+    stripped = {r.patient_id for r in val[:2]}
+    assert stripped and all(r.genomics is not None for r in val[:2])
+    val = [replace(r, genomics=None) if r.patient_id in stripped else r for r in val]
+    preds = predict(res.model, val, cfg)
     assert preds["p_dead_5y"].between(0, 1).all()
-    # patients without genomics get the no-evidence prediction and zero attention
-    no_gen = preds[preds["att_genomics"] == 0]
-    assert no_gen["p_dead_5y"].nunique() <= 1
+    # patients without genomics (two, made so here) get one no-evidence prediction and zero attention;
+    # the others' genomic attention is 1 (the only active modality)
+    no_gen = preds[preds["patient_id"].isin(stripped)]
+    assert len(no_gen) == 2 and (no_gen["att_genomics"] == 0).all()
+    assert no_gen["p_dead_5y"].nunique() == 1
+    assert (preds.loc[~preds["patient_id"].isin(stripped), "att_genomics"] == 1).all()
 
 
 def test_staged_fold_initialises_multimodal_branches_from_unimodal_checkpoints(

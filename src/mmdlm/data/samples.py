@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from mmdlm.data.cache import ImageCache
 from mmdlm.data.records import PatientRecord
 from mmdlm.data.transforms import augment_radiology, augment_tile, to_chw
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY
@@ -36,10 +37,11 @@ def _sample(
     size: int,
     rng: np.random.Generator | None,
     jitter: float,
+    cache: ImageCache | None = None,
 ) -> dict:
     images = {}
     for m, i in picks.items():
-        t = to_chw(rec.images[m][i], size)
+        t = to_chw(rec.images[m][i], size) if cache is None else cache.get(rec.images[m], i, size)
         if rng is not None:
             t = augment_radiology(t, rng) if m == RADIOLOGY else augment_tile(t, rng, jitter)
         images[m] = t
@@ -59,8 +61,8 @@ class TrainSamples(Dataset):
     """Each item draws a random image per present active modality (with augmentation when `augment`).
 
     Indexed by (record index, draw seed) pairs from EpochSampler, so a draw depends only on the seed, the
-    epoch
-    and its position: identical across runs, workers and resumes.
+    epoch and its position: identical across runs, workers and resumes. `cache`: resized images shared
+    with other datasets of the same records (the augmentation is drawn anew every time).
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class TrainSamples(Dataset):
         image_size: int,
         augment: bool = True,
         jitter: float = 0.1,
+        cache: ImageCache | None = None,
     ) -> None:
         keep = _active_mask(active)
         self.records = [r for r in records if (r.mask & keep).any()]
@@ -82,6 +85,7 @@ class TrainSamples(Dataset):
         self.image_size = image_size
         self.augment = augment
         self.jitter = jitter
+        self.cache = cache
 
     def __len__(self) -> int:
         return len(self.records)
@@ -94,7 +98,8 @@ class TrainSamples(Dataset):
         picks = {
             m: int(rng.integers(len(rec.images[m]))) for m in IMAGE_MODALITIES if mask[MODALITIES.index(m)]
         }
-        return _sample(rec, index, picks, mask, self.image_size, rng if self.augment else None, self.jitter)
+        rng = rng if self.augment else None
+        return _sample(rec, index, picks, mask, self.image_size, rng, self.jitter, self.cache)
 
 
 def fixed_images(rec: PatientRecord, modality: str, k: int, seed: int) -> list[int]:
@@ -121,7 +126,9 @@ class EvalSamples(Dataset):
         image_size: int,
         images_per_modality: int,
         seed: int,
+        cache: ImageCache | None = None,
     ) -> None:
+        self.cache = cache
         self.records = list(records)
         self.active_mask = _active_mask(active)
         self.image_size = image_size
@@ -139,7 +146,8 @@ class EvalSamples(Dataset):
     def __getitem__(self, i: int) -> dict:
         r_idx, picks = self.items[i]
         rec = self.records[r_idx]
-        return _sample(rec, r_idx, picks, rec.mask & self.active_mask, self.image_size, None, 0.0)
+        mask = rec.mask & self.active_mask
+        return _sample(rec, r_idx, picks, mask, self.image_size, None, 0.0, self.cache)
 
 
 class EpochSampler(Sampler):

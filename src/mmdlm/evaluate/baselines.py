@@ -72,7 +72,7 @@ def format_baselines(result: dict) -> str:
         lines.append(f"multivariable Cox not fitted: {cox['error']}")
         return "\n".join(lines)
     lines.append(f"multivariable Cox (n={cox['n']}, events={cox['events']}, "
-                 f"concordance {f(cox['concordance'])})")
+                 f"concordance {f(cox['concordance'])}); {cox['unknown_handling']}")
     lines.append(f"{'covariate':<10}{'HR':>8}{'95% CI':>18}{'p':>10}{'PH p':>9}")
     for r in cox["covariates"]:
         ci = f"{f(r['ci_low'], 3)}-{f(r['ci_high'], 3)}"

@@ -1,4 +1,6 @@
-"""Configurations compared fold by fold: paired t-test and Wilcoxon signed-rank (scipy); paper-like table."""
+"""The paper's fold-by-fold paired t-test and Wilcoxon signed-rank (scipy), kept for comparison with the
+paper, and the rows of the C-index table (pre-specified reference, same-patient tests from
+mmdlm.evaluate.paired)."""
 
 from __future__ import annotations
 
@@ -49,19 +51,54 @@ def compare_configurations(per_fold: Mapping[str, Sequence[float | None]]) -> di
     return table
 
 
-def comparison_rows(summary: Mapping[str, Mapping], metric: str, tests: Mapping[str, Mapping[str, Mapping]],
-                    reference: str | None = None) -> list[dict]:
-    """Rows shaped like the paper's table: configuration, mean, max, 95% CI, per-fold values, p vs reference.
-    """
+def _vs_fields(cmp: Mapping | None) -> dict:
+    """The same-patient test results of one comparison as flat table fields."""
+    if not cmp or "corrected_ttest" not in cmp:
+        return {}
+    boot = cmp["bootstrap"]
+    paper = cmp["as_in_paper"]
+    return {"n_patients_compared": cmp["n_patients"], "n_folds_compared": cmp["n_folds_used"],
+            "difference": cmp["mean_difference"], "corrected_t_p": cmp["corrected_ttest"]["p"],
+            "bootstrap_difference": boot["difference"], "bootstrap_low": boot["low"],
+            "bootstrap_high": boot["high"], "bootstrap_p": boot["p"],
+            "ttest_p": paper["ttest_p"], "wilcoxon_p": paper["wilcoxon_p"], "note": cmp["note"]}
+
+
+def comparison_rows(summary: Mapping[str, Mapping], metric: str, vs: Mapping, reference: str | None = None
+                    ) -> list[dict]:
+    """Rows of the C-index (or ROC AUC) table: configuration, mean over the defined folds, max, 95% CI,
+    per-fold values (None = undefined), and against the pre-specified reference on the same patients: the
+    difference, the corrected resampled t-test, the paired bootstrap, and the paper's plain t / Wilcoxon."""
     rows = []
     for conf, s in summary.items():
         m = s[metric]
         row = {"configuration": conf, "metric": metric, "mean": m["mean"], "max": m["max"], "sd": m["sd"],
-               "ci_low": m["ci"]["low"], "ci_high": m["ci"]["high"], "folds": m["folds"]}
-        if reference is not None and conf != reference and reference in tests.get(conf, {}):
+               "ci_low": m["ci"]["low"], "ci_high": m["ci"]["high"], "folds": m["folds"],
+               "n_defined": m.get("n_defined"), "n_folds": m.get("n_folds", len(m["folds"])),
+               "is_reference": conf == reference}
+        cmp = (vs.get("configurations") or {}).get(conf)
+        if cmp is not None:
             row["vs"] = reference
-            row["ttest_p"] = tests[conf][reference]["ttest_p"]
-            row["wilcoxon_p"] = tests[conf][reference]["wilcoxon_p"]
+            row.update(_vs_fields(cmp))
+        rows.append(row)
+    return rows
+
+
+def clinical_rows(vs: Mapping) -> list[dict]:
+    """Each clinical factor beside the reference model on the same folds and patients: both means over the
+    folds, the difference (model - factor) and its tests."""
+    rows = []
+    for factor, cmp in (vs.get("clinical_factors") or {}).items():
+        row = {"factor": factor, "model": vs.get("reference"),
+               "n_patients_compared": cmp.get("n_patients", 0)}
+        if "a_folds" in cmp:
+            mf = [v for v in cmp["a_folds"] if v is not None]
+            ff = [v for v in cmp["b_folds"] if v is not None]
+            row.update({"model_mean": float(np.mean(mf)) if mf else None,
+                        "factor_mean": float(np.mean(ff)) if ff else None,
+                        "model_folds": cmp["a_folds"], "factor_folds": cmp["b_folds"], **_vs_fields(cmp)})
+        else:
+            row["error"] = cmp.get("error")
         rows.append(row)
     return rows
 
@@ -71,10 +108,21 @@ def format_table(rows: Sequence[Mapping]) -> str:
     def f(x, d=4):
         return "n/a" if x is None else f"{x:.{d}f}"
 
-    head = f"{'configuration':<26}{'mean':>8}{'max':>8}  {'95% CI':<17}{'t-test p':>10}{'Wilcoxon p':>12}  vs"
+    head = (f"{'configuration':<26}{'mean':>8}{'folds':>6}{'max':>8}  {'95% CI':<13}{'diff':>8}"
+            f"{'NB t p':>8}{'boot p':>8}{'t p*':>8}{'Wilc p*':>8}  vs")
     lines = [head, "-" * len(head)]
+    notes = set()
     for r in rows:
         ci = f"{f(r['ci_low'], 3)}-{f(r['ci_high'], 3)}"
-        lines.append(f"{r['configuration']:<26}{f(r['mean']):>8}{f(r['max']):>8}  {ci:<17}"
-                     f"{f(r.get('ttest_p')):>10}{f(r.get('wilcoxon_p')):>12}  {r.get('vs', '')}")
+        used = f"{r.get('n_defined', len(r['folds']))}/{r.get('n_folds', len(r['folds']))}"
+        keys = ("corrected_t_p", "bootstrap_p", "ttest_p", "wilcoxon_p")
+        tests = "".join(f"{f(r.get(k), 3):>8}" for k in keys)
+        lines.append(f"{r['configuration']:<26}{f(r['mean']):>8}{used:>6}{f(r['max']):>8}  {ci:<13}"
+                     f"{f(r.get('difference')):>8}{tests}  {r.get('vs', '(reference)')}")
+        if r.get("note"):
+            notes.add(r["note"])
+    lines.append("diff: configuration - reference on the patients both score; NB t: corrected resampled "
+                 "t-test (Nadeau-Bengio); boot: patient-level paired bootstrap; * plain paired tests as in "
+                 "the paper")
+    lines.extend(sorted(notes))
     return "\n".join(lines)

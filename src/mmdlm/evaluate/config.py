@@ -28,6 +28,15 @@ class CVConfig(StrictModel):
     ci_level: float = Field(0.95, gt=0.0, lt=1.0)
     #: Uno's IPCW C-index (scikit-survival) beside Harrell's
     uno: bool = True
+    #: the pre-specified reference every configuration (and every clinical factor) is compared with, on the
+    #: same patients; None: the most fused configuration of the task (never chosen from the results)
+    reference: str | None = None
+    #: times (months) of the time-dependent AUC (scikit-survival cumulative_dynamic_auc)
+    auc_times: tuple[float, ...] = (12.0, 36.0, 60.0)
+    #: integrated Brier score per fold (survival from a Cox model of the other folds' standardised risks)
+    brier: bool = True
+    #: bins of the 5YSS calibration curve (quantiles of the predicted probability)
+    calibration_bins: int = Field(5, ge=2)
     #: decision threshold on p_dead_5y for accuracy and the predicted 5YSS class
     threshold_5yss: float = Field(0.5, gt=0.0, lt=1.0)
     #: times (months) of the numbers-at-risk table under the Kaplan-Meier curves
@@ -47,6 +56,13 @@ class CVConfig(StrictModel):
             raise ValueError(f"unknown configuration(s) {unknown}; known: {list(CONFIGURATIONS)}")
         if not v:
             raise ValueError("at least one configuration is needed")
+        return v
+
+    @field_validator("reference")
+    @classmethod
+    def _known_reference(cls, v: str | None) -> str | None:
+        if v is not None and v not in CONFIGURATIONS:
+            raise ValueError(f"unknown reference configuration {v!r}; known: {list(CONFIGURATIONS)}")
         return v
 
     @field_validator("clinical_factors", "cox_covariates")

@@ -15,12 +15,19 @@ def _f(x) -> float | None:
     return x if np.isfinite(x) else None
 
 
+#: how unknown covariate values enter the Cox models (stated in metrics.json and the report)
+UNKNOWN_HANDLING = ("patients with an unknown value of any covariate (NX, MX, TX, GX, empty) are excluded "
+                    "(complete-case analysis); unknown is not a category of its own")
+
+
 def multivariable_cox(table: pd.DataFrame, covariates: list[str], *, name: str = "cox") -> dict:
     """Fit lifelines' CoxPHFitter on the complete cases of `covariates` (time, event columns in `table`).
 
     Returns n, events, dropped (incomplete), concordance, log-likelihood, and per covariate hr, ci_low,
     ci_high, p, coef, se plus the proportional-hazards test (lifelines proportional_hazard_test, rank
-    transform).
+    transform). Unknown values (NX, MX, TX, GX, empty: mmdlm.evaluate.clinical) are not a category of their
+    own: those patients are excluded (complete cases), counted per covariate in `unknown` and stated in
+    `unknown_handling`.
     """
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
@@ -29,9 +36,12 @@ def multivariable_cox(table: pd.DataFrame, covariates: list[str], *, name: str =
     cols = ["time", "event", *covariates]
     data = table[cols].apply(pd.to_numeric, errors="coerce")
     complete = data.dropna()
+    known_outcome = data.dropna(subset=["time", "event"])
     result: dict = {"name": name, "covariates": [], "n": int(len(complete)),
                     "events": int(complete["event"].sum()),
-                    "dropped_incomplete": int(len(data) - len(complete))}
+                    "dropped_incomplete": int(len(data) - len(complete)),
+                    "unknown": {c: int(known_outcome[c].isna().sum()) for c in covariates},
+                    "unknown_handling": UNKNOWN_HANDLING}
     constant = [c for c in covariates if complete[c].nunique() < 2]
     if constant:
         raise MmdlmError(f"covariate takes a single value on the {len(complete)} complete cases: cannot fit "

@@ -1,4 +1,5 @@
-"""Point metrics: Harrell's and Uno's C-index for a risk score, accuracy / ROC AUC / PR AUC for 5YSS.
+"""Point metrics: Harrell's and Uno's C-index, time-dependent AUC and the integrated Brier score for a risk
+score; accuracy / ROC AUC / PR AUC / calibration for 5YSS.
 
 Every value comes from lifelines, scikit-survival or scikit-learn. A metric that is undefined on the given
 patients (no comparable pair, a single class) is None, never an exception and never a made-up number.
@@ -93,3 +94,88 @@ def pr_points(label, p_dead) -> dict[str, list[float]]:
         return {"recall": [], "precision": [], "thresholds": []}
     prec, rec, thr = precision_recall_curve(y, p)
     return {"recall": rec.tolist(), "precision": prec.tolist(), "thresholds": thr.tolist()}
+
+
+def _surv(event, time):
+    from sksurv.util import Surv
+
+    return Surv.from_arrays(_arr(event).astype(bool), _arr(time))
+
+
+def time_dependent_auc(time, event, risk, train_time, train_event, times) -> dict[str, float | None]:
+    """Cumulative/dynamic AUC (scikit-survival cumulative_dynamic_auc) of a risk score at each of `times`
+    (months), IPCW from the training patients; None at a time outside both follow-ups or without cases."""
+    from sksurv.metrics import cumulative_dynamic_auc
+
+    t, e, r = _arr(time), _arr(event).astype(bool), _arr(risk)
+    tt, te = _arr(train_time), _arr(train_event).astype(bool)
+    out: dict[str, float | None] = {}
+    for when in times:
+        key = f"{when:g}"
+        out[key] = None
+        # sksurv needs test times inside the training follow-up, a case (event by `when`) and a control
+        keep = t < tt.max()
+        if not (e[keep] & (t[keep] <= when)).any() or not (t[keep] > when).any() or when >= t[keep].max():
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                auc, _ = cumulative_dynamic_auc(_surv(te, tt), _surv(e[keep], t[keep]), r[keep], [when])
+        except ValueError:
+            continue
+        out[key] = float(auc[0]) if np.isfinite(auc[0]) else None
+    return out
+
+
+def brier_grid(time, train_time, n: int = 20) -> np.ndarray:
+    """Times (months) of the integrated Brier score: n points between the 10th and 80th percentile of the
+    test follow-up, kept below the longest training follow-up (where IPCW weights are defined)."""
+    t = _arr(time)
+    lo, hi = np.percentile(t, [10.0, 80.0])
+    hi = min(hi, float(np.max(_arr(train_time))) - 1e-6)
+    return np.linspace(lo, hi, n) if hi > lo else np.array([])
+
+
+def integrated_brier(time, event, survival, train_time, train_event, times) -> float | None:
+    """scikit-survival integrated_brier_score of survival probabilities `survival` [n, len(times)]."""
+    from sksurv.metrics import integrated_brier_score
+
+    t, e = _arr(time), _arr(event)
+    times = _arr(times)
+    if len(times) < 2 or len(t) < 2:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = integrated_brier_score(_surv(train_event, train_time), _surv(e, t), np.asarray(survival),
+                                           times)
+    except ValueError:
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def breslow_survival(train_risk, train_time, train_event, risk, times) -> np.ndarray:
+    """Survival probabilities [n, len(times)] from a Cox model of the (standardised) risk score fitted on
+    other patients (scikit-survival CoxPHSurvivalAnalysis, Breslow baseline hazard)."""
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+    model = CoxPHSurvivalAnalysis(alpha=1e-4, ties="breslow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(_arr(train_risk)[:, None], _surv(train_event, train_time))
+        fns = model.predict_survival_function(_arr(risk)[:, None])
+    return np.array([[fn(w) for w in times] for fn in fns])
+
+
+def calibration_points(label, p_dead, n_bins: int = 5) -> dict[str, list[float]]:
+    """Calibration curve (scikit-learn calibration_curve, quantile bins) of P(dead within 5 years): mean
+    predicted probability and observed fraction dead per bin, plus the Brier score."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import brier_score_loss
+
+    y, p = _arr(label).astype(int), _arr(p_dead)
+    if len(y) < n_bins or not 0 < y.sum() < len(y):
+        return {"predicted": [], "observed": [], "brier": None, "n_bins": n_bins}
+    observed, predicted = calibration_curve(y, p, n_bins=n_bins, strategy="quantile")
+    return {"predicted": predicted.tolist(), "observed": observed.tolist(),
+            "brier": float(brier_score_loss(y, p)), "n_bins": n_bins}

@@ -1,5 +1,6 @@
 """Every statistic of one task from its out-of-fold predictions: per-fold metrics, mean / max / bootstrap CI,
-pooled curves, Kaplan-Meier of predicted groups, Cox with the model's group, attention, paired comparisons."""
+pooled curves, Kaplan-Meier of predicted groups, Cox with the model's group, attention, and the pre-specified
+comparisons with the reference configuration and with each clinical factor on the same patients."""
 
 from __future__ import annotations
 
@@ -17,23 +18,42 @@ from mmdlm.evaluate.bootstrap import (
     roc_auc_weighted,
 )
 from mmdlm.evaluate.clinical import factor_table
-from mmdlm.evaluate.compare import compare_configurations, comparison_rows
+from mmdlm.evaluate.compare import clinical_rows, compare_configurations, comparison_rows
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.evaluate.cox import multivariable_cox
 from mmdlm.evaluate.km import km_groups
 from mmdlm.evaluate.metrics import (
+    breslow_survival,
+    brier_grid,
+    calibration_points,
     classification_metrics,
     harrell_cindex,
+    integrated_brier,
     pr_points,
     roc_points,
+    time_dependent_auc,
     uno_cindex,
 )
-from mmdlm.modalities import MODALITIES
+from mmdlm.evaluate.paired import compare_paired
+from mmdlm.modalities import MODALITIES, most_fused
 
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
 SCORE = {"cox": "risk", "5yss": "p_dead_5y"}
 PRIMARY = {"cox": "c_index", "5yss": "roc_auc"}
-FOLD_METRICS = {"cox": ("c_index", "c_index_uno"), "5yss": ("accuracy", "roc_auc", "pr_auc", "pr_auc_alive")}
+FOLD_METRICS = {"cox": ("c_index", "c_index_uno"), "5yss": ("accuracy", "roc_auc", "pr_auc", "pr_auc_alive",
+                                                           "brier_5y")}
+
+
+def auc_key(months: float) -> str:
+    """Name of the time-dependent AUC at `months` in per_fold rows and configuration entries."""
+    return f"auc_{months:g}m"
+
+
+def fold_metric_names(task: str, cv: CVConfig) -> tuple[str, ...]:
+    """Every per-fold metric of a task: FOLD_METRICS plus (cox) the time-dependent AUCs and the IBS."""
+    if task != "cox":
+        return FOLD_METRICS[task]
+    return (*FOLD_METRICS[task], *(auc_key(t) for t in cv.auc_times), "ibs")
 
 
 def _none_if_nan(x) -> float | None:
@@ -41,8 +61,10 @@ def _none_if_nan(x) -> float | None:
 
 
 def _aggregate(values: list[float | None], ci: dict | None) -> dict:
+    """folds (None = undefined on that fold, shown as such), mean / max / min / sd over the defined folds
+    only, n_defined of n_folds, and the CI."""
     defined = [v for v in values if v is not None]
-    return {"folds": values, "mean": float(np.mean(defined)) if defined else None,
+    return {"folds": values, "n_folds": len(values), "mean": float(np.mean(defined)) if defined else None,
             "max": float(np.max(defined)) if defined else None,
             "min": float(np.min(defined)) if defined else None,
             "sd": float(np.std(defined, ddof=1)) if len(defined) > 1 else None,
@@ -54,8 +76,46 @@ def _fold_metrics(task: str, d: pd.DataFrame, train: pd.DataFrame, cv: CVConfig)
         out = {"c_index": harrell_cindex(d["time"], d["event"], d["risk"]), "c_index_uno": None}
         if cv.uno:
             out["c_index_uno"] = uno_cindex(d["time"], d["event"], d["risk"], train["time"], train["event"])
+        aucs = time_dependent_auc(d["time"], d["event"], d["risk"], train["time"], train["event"],
+                                  cv.auc_times)
+        out.update({auc_key(t): aucs[f"{t:g}"] for t in cv.auc_times})
+        out["ibs"] = None  # filled by configuration_metrics (needs the other folds' predictions)
         return out
-    return classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
+    out = classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
+    out["brier_5y"] = _brier_5y(d["label_5y"], d["p_dead_5y"])
+    return out
+
+
+def _brier_5y(label, p_dead) -> float | None:
+    from sklearn.metrics import brier_score_loss
+
+    return float(brier_score_loss(np.asarray(label, int), np.asarray(p_dead, float))) if len(label) else None
+
+
+def standardised_risk(d: pd.DataFrame) -> pd.Series:
+    """Risk z-scored within each fold (each fold model has its own scale; sd 0 -> 0)."""
+    g = d.groupby("fold")["risk"]
+    sd = g.transform("std").replace(0.0, np.nan)
+    return ((d["risk"] - g.transform("mean")) / sd).fillna(0.0)
+
+
+def fold_ibs(d: pd.DataFrame, k: int, train: pd.DataFrame) -> float | None:
+    """Integrated Brier score of fold k: survival from a Cox model of the standardised risk fitted on the
+    other folds' out-of-fold predictions (Breslow), scored on fold k (IPCW from its training patients)."""
+    z = standardised_risk(d)
+    other, this = d["fold"] != k, d["fold"] == k
+    if other.sum() < 2 or d.loc[other, "event"].sum() == 0 or this.sum() < 2:
+        return None
+    # the grid stays inside both the IPCW training follow-up and the follow-up the Cox model was fitted on
+    times = brier_grid(d.loc[this, "time"], np.minimum(train["time"], d.loc[other, "time"].max()))
+    if len(times) < 2:
+        return None
+    try:
+        surv = breslow_survival(z[other], d.loc[other, "time"], d.loc[other, "event"], z[this], times)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):  # e.g. a constant risk: no Cox fit
+        return None
+    return integrated_brier(d.loc[this, "time"], d.loc[this, "event"], surv, train["time"], train["event"],
+                            times)
 
 
 def _bootstrap_stats(task: str, cv: CVConfig) -> dict[str, tuple[tuple[str, ...], Callable]]:
@@ -90,10 +150,12 @@ def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: C
         if task == "5yss":
             row["dead_5y"] = int(dk["label_5y"].sum())
         row.update(_fold_metrics(task, dk, train, cv))
+        if task == "cox" and cv.brier and len(folds) > 1:
+            row["ibs"] = fold_ibs(d, k, train)
         per_fold.append(row)
     result: dict = {"n_patients": int(len(d)), "per_fold": per_fold}
     boots = _bootstrap_stats(task, cv)
-    for metric in FOLD_METRICS[task]:
+    for metric in fold_metric_names(task, cv):
         ci = None
         if metric in boots and cv.bootstrap > 0:
             cols, stat = boots[metric]
@@ -107,6 +169,7 @@ def configuration_metrics(task: str, d: pd.DataFrame, truth: pd.DataFrame, cv: C
         result["pooled"] = classification_metrics(d["label_5y"], d["p_dead_5y"], cv.threshold_5yss)
         result["roc_curve"] = roc_points(d["label_5y"], d["p_dead_5y"])
         result["pr_curve"] = pr_points(d["label_5y"], d["p_dead_5y"])
+        result["calibration"] = calibration_points(d["label_5y"], d["p_dead_5y"], cv.calibration_bins)
     groups = predicted_groups(task, d, cv.threshold_5yss)
     labels = ("low", "high") if task == "cox" else ("alive", "dead")
     result["km"] = km_groups(d["time"], d["event"], groups, labels=labels, times=cv.km_times,
@@ -132,12 +195,54 @@ def model_cox(task: str, d: pd.DataFrame, groups: pd.Series, clinical: pd.DataFr
         return {"error": exc.one_line(), "covariates": []}
 
 
+def choose_reference(configs, cv: CVConfig) -> tuple[str | None, str]:
+    """The pre-specified reference (cv.reference, else the most fused configuration run) and where it came
+    from; never the configuration with the best result."""
+    names = list(configs)
+    if cv.reference is not None:
+        if cv.reference not in names:
+            raise MmdlmError(f"reference configuration {cv.reference} was not cross-validated in this task",
+                             field="cv.reference")
+        return cv.reference, "cv.reference (config)"
+    return most_fused(names), "pre-specified: the most fused configuration run"
+
+
+def _factor_frame(task: str, ref: pd.DataFrame, clinical: pd.DataFrame, factor: str) -> pd.DataFrame:
+    """The reference's validation patients with a known value of `factor` as their score (same folds)."""
+    table = factor_table(clinical, (factor,))[["patient_id", factor]]
+    out = ref.drop(columns=[SCORE[task]]).merge(table, on="patient_id", how="inner").dropna(subset=[factor])
+    return out.rename(columns={factor: SCORE[task]})
+
+
+def reference_comparisons(task: str, frames: Mapping[str, pd.DataFrame], reference: str, cv: CVConfig,
+                          seed: int, n_cohort: int, clinical: pd.DataFrame | None = None) -> dict:
+    """Every configuration (and every clinical factor) against the reference on the patients both score."""
+    score = SCORE[task]
+    ref = frames[reference]
+    kw = {"n_cohort": n_cohort, "n_boot": cv.bootstrap, "seed": seed, "level": cv.ci_level}
+    out: dict = {"reference": reference, "configurations": {}, "clinical_factors": {}}
+    for conf, d in frames.items():
+        if conf != reference:
+            out["configurations"][conf] = compare_paired(task, d, ref, score, **kw)
+    if clinical is not None:
+        for factor in cv.clinical_factors:
+            fd = _factor_frame(task, ref, clinical, factor)
+            if fd.empty:
+                out["clinical_factors"][factor] = {"n_patients": 0,
+                                                   "error": "factor unknown for every patient"}
+                continue
+            out["clinical_factors"][factor] = compare_paired(task, ref, fd, score, **kw)
+    return out
+
+
 def task_metrics(task: str, predictions: pd.DataFrame, truth: pd.DataFrame, cv: CVConfig, seed: int,
                  clinical: pd.DataFrame | None = None) -> dict:
-    """metrics.json's entry for one task: per configuration statistics and the fold-by-fold comparison."""
+    """metrics.json's entry for one task: per configuration statistics, the pre-specified comparisons with
+    the reference on the same patients, and the plain fold-by-fold tests of every pair (as in the paper)."""
     score = SCORE[task]
     cols = ["patient_id", "time", "event", "label_5y"]
     configs: dict[str, dict] = {}
+    frames: dict[str, pd.DataFrame] = {}
     for conf, d in predictions.groupby("configuration", sort=False):
         d = d.merge(truth[cols], on="patient_id", how="left", validate="one_to_one")
         missing = d[d["time"].isna() | d["event"].isna()]
@@ -149,18 +254,21 @@ def task_metrics(task: str, predictions: pd.DataFrame, truth: pd.DataFrame, cv: 
                              patient=str(d.loc[d[score].isna(), "patient_id"].iloc[0]), field=score)
         d.attrs["configuration"] = conf
         configs[str(conf)] = configuration_metrics(task, d, truth, cv, seed, clinical)
+        frames[str(conf)] = d
     primary = PRIMARY[task]
     comparisons = {}
-    for metric in FOLD_METRICS[task]:
+    for metric in fold_metric_names(task, cv):
         per_fold = {c: m[metric]["folds"] for c, m in configs.items()}
         if any(v is not None for vals in per_fold.values() for v in vals):
             comparisons[metric] = compare_configurations(per_fold)
-    means = {c: m[primary]["mean"] for c, m in configs.items() if m[primary]["mean"] is not None}
-    reference = max(means, key=means.get) if means else None
-    table = comparison_rows(configs, primary, comparisons.get(primary, {}), reference)
+    reference, source = choose_reference(configs, cv)
+    vs = reference_comparisons(task, frames, reference, cv, seed, len(truth), clinical) if reference else {}
+    vs["reference_source"] = source
+    table = comparison_rows(configs, primary, vs, reference)
     return {"task": task, "score": score, "primary_metric": primary,
             "n_folds": int(predictions["fold"].nunique()),
-            "configurations": configs, "comparisons": comparisons, "reference": reference, "table": table}
+            "configurations": configs, "comparisons": comparisons, "reference": reference,
+            "vs_reference": vs, "table": table, "clinical_table": clinical_rows(vs)}
 
 
 def truth_table(records) -> pd.DataFrame:

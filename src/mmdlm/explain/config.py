@@ -35,8 +35,9 @@ class ExplainConfig(StrictModel):
     markup_context: Literal["patient", "muted"] = "patient"
     #: Cox markup: number of risk-quantile classes (of the run's patient risks or the slide's tiles).
     risk_quantiles: int = Field(4, ge=2, le=10)
-    #: Cox markup classes from the quantiles of the run's patient risks ("run": how this slide ranks in the
-    #: cohort) or of the slide's own tiles ("slide": where within the slide the risk is higher)
+    #: Cox markup classes from the quantiles of the explaining fold model's own validation risks ("run": how
+    #: this slide ranks among that model's patients) or of the slide's own tiles ("slide": where within the
+    #: slide the risk is higher)
     risk_reference: Literal["run", "slide"] = "run"
     #: Opacity of the most certain tile on the markup map (the least certain is drawn at `markup_min_alpha`).
     markup_max_alpha: float = Field(0.75, ge=0.0, le=1.0)

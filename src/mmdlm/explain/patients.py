@@ -48,6 +48,52 @@ def patient_scores(predictions: pd.DataFrame, task: str, configuration: str) -> 
     return scores.sort_values(ascending=False, kind="stable")
 
 
+def ranking_scores(predictions: pd.DataFrame, task: str, configuration: str) -> pd.Series:
+    """Per patient the score the gallery ranks by, highest first: Cox risks z-scored within each fold (every
+    fold model has its own risk scale), 5YSS probabilities as they are (one scale)."""
+    col = SCORE_COLUMN[task]
+    part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
+    part = part.assign(patient_id=part["patient_id"].astype(str), s=pd.to_numeric(part[col], errors="coerce"))
+    part = part.dropna(subset=["s"])
+    if task == "cox" and "fold" in part.columns:
+        g = part.groupby("fold")["s"]
+        sd = g.transform("std").replace(0.0, np.nan)
+        part = part.assign(s=((part["s"] - g.transform("mean")) / sd).fillna(0.0))
+    return part.groupby("patient_id")["s"].mean().sort_values(ascending=False, kind="stable")
+
+
+def patient_folds(predictions: pd.DataFrame | None, run_dir: Path, task: str, configuration: str
+                  ) -> dict[str, int]:
+    """patient -> the fold in which it was a validation patient (predictions.csv, else RUN/folds.json)."""
+    from mmdlm.evaluate.folds import read_folds
+
+    out = {str(p): int(f) for p, f in read_folds(Path(run_dir) / "folds.json")["tasks"].get(task, {})
+           .get("folds", {}).items()}
+    if predictions is not None and "fold" in predictions.columns:
+        part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)]
+        part = part.dropna(subset=["fold"])
+        out.update({str(p): int(f) for p, f in zip(part["patient_id"], part["fold"], strict=True)})
+    return out
+
+
+def fold_scores(predictions: pd.DataFrame | None, task: str, configuration: str, fold: int) -> np.ndarray:
+    """The validation scores of one fold model (its own scale: the Cox markup's risk quantiles come from
+    these, never from the run's patients pooled over fold models)."""
+    if predictions is None or "fold" not in predictions.columns:
+        return np.array([], dtype=np.float64)
+    part = predictions[(predictions["task"] == task) & (predictions["configuration"] == configuration)
+                       & (pd.to_numeric(predictions["fold"], errors="coerce") == fold)]
+    return pd.to_numeric(part[SCORE_COLUMN[task]], errors="coerce").dropna().to_numpy(np.float64)
+
+
+def fold_checkpoint(run_dir: Path, task: str, configuration: str, fold: int) -> Path:
+    """RUN/cv/<task>/fold_<k>/<configuration>/model.ckpt (MmdlmError naming it when absent)."""
+    path = Path(run_dir) / "cv" / task / f"fold_{fold}" / configuration / "model.ckpt"
+    if not path.is_file():
+        raise MmdlmError(f"no checkpoint of fold {fold} (the fold that validated this patient)", file=path)
+    return path
+
+
 def extremes(scores: pd.Series, k: int) -> tuple[list[str], list[str]]:
     """The k highest- and k lowest-scoring patients (disjoint; fewer when the run has fewer than 2k)."""
     ids = list(scores.index)

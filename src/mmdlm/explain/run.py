@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -26,9 +25,13 @@ from mmdlm.explain.patients import (
     SCORE_COLUMN,
     choose_checkpoint,
     extremes,
+    fold_checkpoint,
+    fold_scores,
     image_modalities,
+    patient_folds,
     patient_inputs,
     patient_scores,
+    ranking_scores,
 )
 from mmdlm.explain.tilesource import store_for_slide, store_index
 from mmdlm.explain.wsi import markup_slide
@@ -38,6 +41,40 @@ from mmdlm.names import id_path
 log = logging.getLogger("mmdlm.explain")
 
 LoadModel = Callable[[Path], tuple[torch.nn.Module, dict]]
+
+
+class FoldModels:
+    """The fold models of one task and configuration, loaded on first use: a patient is explained by the model
+    of the fold in which it was a validation patient (never by a model that trained on it)."""
+
+    def __init__(self, run_dir: Path, task: str, configuration: str, load_model: LoadModel,
+                 device: torch.device, bf16_channels_last: bool) -> None:
+        self.run_dir, self.task, self.configuration = run_dir, task, configuration
+        self._load, self._device, self._cl = load_model, device, bf16_channels_last
+        self._cache: dict[int, tuple[torch.nn.Module, dict]] = {}
+        self.checkpoints: dict[int, str] = {}
+
+    def get(self, fold: int) -> tuple[torch.nn.Module, dict]:
+        """(model on the device in eval mode, meta) of fold `fold`."""
+        if fold not in self._cache:
+            checkpoint = fold_checkpoint(self.run_dir, self.task, self.configuration, fold)
+            model, meta = self._load(checkpoint)
+            model = model.to(self._device).eval()
+            if self._cl:
+                model = model.to(memory_format=torch.channels_last)
+            if getattr(model, "task", self.task) != self.task:
+                raise MmdlmError(f"checkpoint is a {model.task} model, expected {self.task}", file=checkpoint)
+            self._cache[fold] = (model, meta)
+            self.checkpoints[fold] = str(checkpoint.relative_to(self.run_dir))
+        return self._cache[fold]
+
+    def shape(self, fold: int, cfg, records) -> tuple[int, int]:
+        """(image size, genomic length) of the fold model's inputs (checkpoint metadata, else config's)."""
+        from mmdlm.data.records import n_genomic
+
+        model, meta = self.get(fold)
+        size = int(meta.get("image_size") or cfg.data.image_size)
+        return size, int(getattr(model, "n_genomic", n_genomic(list(records.values()))))
 
 
 @dataclass(frozen=True)
@@ -107,7 +144,7 @@ def explain_run(
     highest-scoring patients).
     """
     from mmdlm.cohort.manifest import load_manifest
-    from mmdlm.data.records import load_records, n_genomic
+    from mmdlm.data.records import load_records
 
     out_dir = Path(out_dir)
     load_model = load_model or _default_loader()
@@ -143,51 +180,62 @@ def explain_run(
         )
     tile_index = store_index(sources.tiles_dir)  # markup reads a slide's tiles from its store when it can
     for task in tasks or cfg.cv.tasks:
-        checkpoint, conf, fold = choose_checkpoint(sources.run_dir, task, configuration)
-        model, meta = load_model(checkpoint)
-        model = model.to(device).eval()
-        if device.type == "cuda" and cfg.explain.markup_bf16_on_cuda:
-            model = model.to(memory_format=torch.channels_last)
-        if getattr(model, "task", task) != task:
-            raise MmdlmError(f"checkpoint is a {model.task} model, expected {task}", file=checkpoint)
-        entry = {
-            "checkpoint": str(checkpoint.relative_to(sources.run_dir)),
-            "configuration": conf,
-            "fold": fold,
-        }
+        _, conf, _ = choose_checkpoint(sources.run_dir, task, configuration)
+        models = FoldModels(sources.run_dir, task, conf, load_model, device,
+                            device.type == "cuda" and cfg.explain.markup_bf16_on_cuda)
+        folds = patient_folds(predictions, sources.run_dir, task, conf)
+        entry: dict = {"configuration": conf, "fold": "per patient (its validation fold)"}
         scores = (
-            patient_scores(predictions, task, conf) if predictions is not None else pd.Series(dtype=float)
+            ranking_scores(predictions, task, conf) if predictions is not None else pd.Series(dtype=float)
         )
-        # the model's own input shape (checkpoint metadata), else the config's and the cohort's
-        size = int(meta.get("image_size") or cfg.data.image_size)
-        ng = int(getattr(model, "n_genomic", n_genomic(list(records.values()))))
-        shape = (size, ng)
+        oof = patient_scores(predictions, task, conf) if predictions is not None else pd.Series(dtype=float)
         task_dir = out_dir / task
-        entry["gallery"] = _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir)
-        entry["markup"] = _markups(
-            model, task, conf, records, manifest.slides, scores, slides, cfg, shape, task_dir, tile_index
-        )
+        ctx = _Context(task, conf, records, folds, models, predictions, cfg, task_dir)
+        entry["gallery"] = _gallery(ctx, scores, oof, patients)
+        entry["markup"] = _markups(ctx, manifest.slides, scores, slides, tile_index)
+        entry["checkpoints"] = {str(k): v for k, v in sorted(models.checkpoints.items())}
         summary["tasks"][task] = entry
     write_json_atomic(out_dir / "summary.json", summary)
     return summary
 
 
-def _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir: Path) -> dict:
-    device = next(model.parameters()).device
+@dataclass(frozen=True)
+class _Context:
+    """What the gallery and the markup of one task share."""
+
+    task: str
+    conf: str
+    records: dict
+    folds: dict[str, int]
+    models: FoldModels
+    predictions: pd.DataFrame | None
+    cfg: object
+    task_dir: Path
+
+
+def _gallery(ctx: _Context, scores: pd.Series, oof: pd.Series, patients) -> dict:
+    task, conf, cfg, records, task_dir = ctx.task, ctx.conf, ctx.cfg, ctx.records, ctx.task_dir
     active = CONFIGURATIONS[conf]
     if not image_modalities(active):
         return {"skipped": f"configuration {conf} has no image modality"}
     if patients:
         groups = [(p, "selected") for p in patients]
     else:
-        ranked = scores[[p for p in scores.index if p in records]]
+        ranked = scores[[p for p in scores.index if p in records and p in ctx.folds]]
         if ranked.empty:
             return {"skipped": "no patient with a prediction for this configuration"}
         top, bottom = extremes(ranked, cfg.explain.gallery_size)
         label = "risk" if task == "cox" else "p(deceased)"
         groups = [(p, f"highest {label}") for p in top] + [(p, f"lowest {label}") for p in bottom]
-    rows, files = [], {}
+    rows, files, used, shown_scores = [], {}, {}, {}
     for pid, group in groups:
+        if pid not in ctx.folds:
+            log.warning("patient %s was not a validation patient of any fold: not in the gallery", pid)
+            continue
+        fold = ctx.folds[pid]
+        model, _ = ctx.models.get(fold)
+        device = next(model.parameters()).device
+        shape = ctx.models.shape(fold, cfg, records)
         inputs, mask = patient_inputs(records[pid], active, *shape, cfg.seed, device)
         present = [m for m in image_modalities(active) if bool(mask[0, MODALITIES.index(m)])]
         if not present:
@@ -208,33 +256,32 @@ def _gallery(model, task, conf, records, scores, patients, cfg, shape, task_dir:
             path = save_png(id_path(task_dir / "cam", pid, f"_{m}.png", field="patient_id"), overlay)
             files.setdefault(pid, {})[m] = str(path.relative_to(task_dir.parent))
             overlays[m] = overlay
-        shown = float(scores[pid]) if pid in scores.index else score
-        rows.append(GalleryRow(pid, shown, SCORE_COLUMN[task], group, overlays))
+        # the score shown is the explaining model's own, on the input the Grad-CAM explains
+        used[pid] = fold
+        shown_scores[pid] = {"explained_input": score,
+                             "validation_mean": float(oof[pid]) if pid in oof.index else None}
+        rows.append(GalleryRow(pid, score, SCORE_COLUMN[task], f"{group}, fold {fold} model", overlays))
     if not rows:
         return {"skipped": "no patient with an image"}
-    title = f"Grad-CAM ({cfg.explain.cam_layer}), {task}, {conf}"
+    title = f"Grad-CAM ({cfg.explain.cam_layer}), {task}, {conf}: each patient by its validation fold's model"
     gallery = write_gallery(task_dir / "gallery.png", rows, title)
     return {
         "file": str(gallery.relative_to(task_dir.parent)),
         "patients": [r.patient_id for r in rows],
+        "folds": used,
+        "scores": shown_scores,
         "overlays": files,
     }
 
 
 def _markups(
-    model,
-    task,
-    conf,
-    records,
+    ctx: _Context,
     slide_table: pd.DataFrame,
     scores,
     slides,
-    cfg,
-    shape,
-    task_dir: Path,
     tile_index: pd.DataFrame | None = None,
 ) -> list[dict]:
-    device = next(model.parameters()).device
+    task, conf, cfg, records, task_dir = ctx.task, ctx.conf, ctx.cfg, ctx.records, ctx.task_dir
     ex = cfg.explain
     tile_modality = magnification_modality(ex.markup_magnification)
     active = CONFIGURATIONS[conf]
@@ -247,14 +294,26 @@ def _markups(
     if slides:
         chosen = table[table["slide_id"].isin(list(slides))]
     else:
-        order = [p for p in scores.index if p in set(table["patient_id"])][: ex.markup_slides]
+        with_slide = set(table["patient_id"])
+        order = [p for p in scores.index if p in with_slide and p in ctx.folds][: ex.markup_slides]
         chosen = (
             pd.concat([table[table["patient_id"] == p].head(1) for p in order]) if order else table.head(0)
         )
-    use_run = task == "cox" and len(scores) and ex.risk_reference == "run"
-    reference = scores.to_numpy(dtype=np.float64) if use_run else None
     results = []
     for row in chosen.itertuples(index=False):
+        if row.patient_id not in ctx.folds:
+            log.warning("slide %s: patient %s was not a validation patient of any fold: no markup",
+                        row.slide_id, row.patient_id)
+            continue
+        fold = ctx.folds[row.patient_id]
+        model, _ = ctx.models.get(fold)
+        device = next(model.parameters()).device
+        shape = ctx.models.shape(fold, cfg, records)
+        # Cox classes from the quantiles of this fold model's own validation risks (its scale)
+        reference = None
+        if task == "cox" and ex.risk_reference == "run":
+            own = fold_scores(ctx.predictions, task, conf, fold)
+            reference = own if len(own) else None
         context = None
         if ex.markup_context == "patient" and row.patient_id in records:
             inputs, mask = patient_inputs(records[row.patient_id], active, *shape, cfg.seed, device)
@@ -280,6 +339,8 @@ def _markups(
             {
                 "slide_id": row.slide_id,
                 "patient_id": row.patient_id,
+                "fold": fold,
+                "risk_reference": None if reference is None else f"fold {fold} model's validation risks",
                 "n_tiles": int(len(result.scores.coords)),
                 "tile_source": result.scores.tile_source.kind,
                 "context": list(result.scores.context),

@@ -10,9 +10,17 @@ from mmdlm.config_base import StrictModel
 
 
 class RadiologyConfig(StrictModel):
-    """Planes of maximum tumour diameter: crop margin, output size, CT window, MRI normalisation."""
+    """Planes of maximum tumour diameter: crop (fixed field of view or bounding box), output size, CT window,
+    MRI normalisation."""
 
-    margin_mm: float = Field(10.0, ge=0.0)  # context kept around the tumour on every side of the crop
+    #: fixed_fov: a square of `field_of_view_mm` centred on the tumour, so that pixel size is the same for
+    #: every patient and tumour size stays visible (the default); bbox: the tumour's bounding box plus
+    #: `margin_mm`, resized to image_size (every tumour fills the frame alike: size is erased)
+    crop: Literal["fixed_fov", "bbox"] = "fixed_fov"
+    #: side of the fixed field of view (mm): 160 mm holds a 14 cm tumour (beyond the 95th percentile of ccRCC
+    #: at nephrectomy) with 1 cm of context on each side; a larger tumour is cut at the edge, with a warning
+    field_of_view_mm: float = Field(160.0, gt=0.0)
+    margin_mm: float = Field(10.0, ge=0.0)  # bbox crop: context kept around the tumour on every side
     image_size: int = Field(224, ge=8)  # side of the square 8-bit output image, in pixels
     ct_window_width: float = Field(400.0, gt=0.0)  # soft-tissue window W400 / L40 (HU)
     ct_window_level: float = 40.0

@@ -126,6 +126,9 @@ def _volume_meta(
             ax: int(image.GetSize()[2 - a]) for ax, a in zip("SPL", lps_axes(image)[0], strict=True)
         },
         "mask_labels": list(cfg.mask_labels),
+        "crop": cfg.crop,
+        "field_of_view_mm": cfg.field_of_view_mm if cfg.crop == "fixed_fov" else None,
+        "mm_per_pixel": round(cfg.field_of_view_mm / cfg.image_size, 6) if cfg.crop == "fixed_fov" else None,
         "intensity": intensity,
         "planes": {
             p.plane: {
@@ -134,6 +137,7 @@ def _volume_meta(
                 "diameter_mm": round(p.diameter_mm, 4),
                 "pixel_spacing_mm": [float(v) for v in p.pixel_spacing_mm],
                 "crop_box": p.crop_box,
+                "mm_per_pixel": p.crop_box["output_pixel_mm"],
             }
             for p in planes
         },

@@ -15,8 +15,9 @@ from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.radiology.dicom import MODALITY_KEY
 from mmdlm.radiology.feret import max_feret_diameter
 from mmdlm.radiology.orient import PLANE_AXIS, lps_axes, lps_spacing, lps_view, plane_spacing
-from mmdlm.radiology.render import normalise_range, sample_square, tumour_crop, window_ct
+from mmdlm.radiology.render import crop_square, normalise_range, sample_square, window_ct
 from mmdlm.radiology.volume import fit_mask, select_labels
+from mmdlm.radiology.warn import warn
 
 #: Planes whose displayed rows are flipped so that superior is at the top.
 _FLIP_ROWS = {"axial": False, "coronal": True, "sagittal": True}
@@ -136,7 +137,8 @@ def max_diameter_planes(
     """Axial, coronal and sagittal crops at the slices of maximum tumour diameter, rendered to 8-bit squares.
 
     The mask is fitted onto the image grid (resampled if needed; refused if it does not overlap); the crop is
-    the tumour's bounding box in that slice plus cfg.margin_mm, made square in mm, at cfg.image_size pixels.
+    a square of cfg.field_of_view_mm centred on the tumour in that slice (cfg.crop fixed_fov, the default) or
+    the tumour's bounding box plus cfg.margin_mm (bbox), at cfg.image_size pixels.
     """
     try:
         mod = image_modality(image, modality)
@@ -162,7 +164,14 @@ def max_diameter_planes(
         axis = PLANE_AXIS[pd.plane]
         slice2d = np.take(volume, pd.slice_index, axis=axis)
         mask2d = np.take(tumour_spl, pd.slice_index, axis=axis)
-        centre, side, box = tumour_crop(mask2d, pd.pixel_spacing_mm, cfg.margin_mm)
+        centre, side, box = crop_square(mask2d, pd.pixel_spacing_mm, cfg)
+        if not box["tumour_fits"]:
+            warn(
+                f"{pd.plane} tumour extent {box['tumour_extent_mm']:.0f} mm exceeds field_of_view_mm "
+                f"{side:.0f} mm: the tumour is cut at the crop's edge",
+                file=mask_file,
+                patient=patient_id,
+            )
         values = sample_square(slice2d, pd.pixel_spacing_mm, centre, side, cfg.image_size, fill)
         pixels = to_uint8(values, mod, value_range, cfg)
         if _FLIP_ROWS[pd.plane]:

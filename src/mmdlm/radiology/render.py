@@ -1,4 +1,5 @@
-"""2D rendering: a square crop around the tumour at a fixed output size, CT windowing, MRI normalisation."""
+"""2D rendering: a square crop around the tumour (fixed field of view or bounding box) at a fixed output size,
+CT windowing, MRI normalisation."""
 
 from __future__ import annotations
 
@@ -54,24 +55,62 @@ def _r(value: float, digits: int = 3) -> float:
     return round(float(value), digits)
 
 
-def tumour_crop(
-    mask2d: np.ndarray, spacing: tuple[float, float], margin_mm: float
-) -> tuple[tuple[float, float], float, dict[str, Any]]:
-    """Centre (mm), side (mm) and crop box (pixel indices, may extend past the slice) of a square crop holding
-    the tumour's bounding box plus `margin_mm` on every side."""
+def _tumour_box(mask2d: np.ndarray, spacing: tuple[float, float]) -> tuple[tuple[int, int, int, int],
+                                                                             tuple[float, float], float]:
+    """(r0, c0, r1, c1) inclusive tumour pixel box, its centre (mm from pixel 0), its larger extent (mm)."""
     nz = np.argwhere(mask2d)
     (r0, c0), (r1, c1) = nz.min(0), nz.max(0)
-    extent_r = (r1 - r0 + 1) * spacing[0]
-    extent_c = (c1 - c0 + 1) * spacing[1]
-    side = max(extent_r, extent_c) + 2.0 * margin_mm
+    extent = max((r1 - r0 + 1) * spacing[0], (c1 - c0 + 1) * spacing[1])
     centre = ((r0 + r1) / 2.0 * spacing[0], (c0 + c1) / 2.0 * spacing[1])
-    box = {
+    return (int(r0), int(c0), int(r1), int(c1)), centre, float(extent)
+
+
+def _box_meta(box: tuple[int, int, int, int], centre: tuple[float, float], side: float,
+              spacing: tuple[float, float], crop: str, extent: float) -> dict[str, Any]:
+    r0, c0, r1, c1 = box
+    return {
+        "crop": crop,
         "row_min": _r(centre[0] / spacing[0] - side / 2.0 / spacing[0], 3),
         "row_max": _r(centre[0] / spacing[0] + side / 2.0 / spacing[0], 3),
         "col_min": _r(centre[1] / spacing[1] - side / 2.0 / spacing[1], 3),
         "col_max": _r(centre[1] / spacing[1] + side / 2.0 / spacing[1], 3),
         "side_mm": _r(side, 4),
-        "tumour_rows": [int(r0), int(r1)],
-        "tumour_cols": [int(c0), int(c1)],
+        "tumour_rows": [r0, r1],
+        "tumour_cols": [c0, c1],
+        "tumour_extent_mm": _r(extent, 4),
+        "tumour_fits": bool(extent <= side + 1e-9),
     }
-    return centre, side, box
+
+
+def tumour_crop(
+    mask2d: np.ndarray, spacing: tuple[float, float], margin_mm: float
+) -> tuple[tuple[float, float], float, dict[str, Any]]:
+    """Centre (mm), side (mm) and crop box (pixel indices, may extend past the slice) of a square crop holding
+    the tumour's bounding box plus `margin_mm` on every side (output pixel size varies with the tumour)."""
+    box, centre, extent = _tumour_box(mask2d, spacing)
+    side = extent + 2.0 * margin_mm
+    return centre, side, _box_meta(box, centre, side, spacing, "bbox", extent)
+
+
+def fixed_fov_crop(
+    mask2d: np.ndarray, spacing: tuple[float, float], field_of_view_mm: float
+) -> tuple[tuple[float, float], float, dict[str, Any]]:
+    """Centre (mm), side (mm) and crop box of a square of `field_of_view_mm` centred on the tumour's bounding
+    box: every patient gets the same mm per output pixel, so the tumour's size in pixels is proportional to
+    its size in mm (box["tumour_fits"] is False when the tumour is larger than the field of view)."""
+    box, centre, extent = _tumour_box(mask2d, spacing)
+    side = float(field_of_view_mm)
+    return centre, side, _box_meta(box, centre, side, spacing, "fixed_fov", extent)
+
+
+def crop_square(
+    mask2d: np.ndarray, spacing: tuple[float, float], cfg: Any
+) -> tuple[tuple[float, float], float, dict[str, Any]]:
+    """The crop `cfg.crop` names (a RadiologyConfig): fixed_fov (field_of_view_mm) or bbox (margin_mm)."""
+    return _CROPS[cfg.crop](mask2d, spacing, cfg)
+
+
+_CROPS = {
+    "fixed_fov": lambda m, s, cfg: fixed_fov_crop(m, s, cfg.field_of_view_mm),
+    "bbox": lambda m, s, cfg: tumour_crop(m, s, cfg.margin_mm),
+}

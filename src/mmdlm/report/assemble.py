@@ -105,13 +105,21 @@ def _coverage(run_dir: Path, manifest, ids: set[str]) -> dict[str, int]:
     return {m: out.get(m, 0) for m in MODALITIES}
 
 
+#: the same-patient comparison fields copied from metrics.json's table rows
+_VS_KEYS = ("n_patients_compared", "n_folds_compared", "difference", "corrected_t_p", "bootstrap_difference",
+            "bootstrap_low", "bootstrap_high", "bootstrap_p", "note")
+
+
 def _table_rows(task: dict) -> list[dict]:
-    """The paper-shaped table of one task (every configuration vs the reference)."""
+    """The paper-shaped table of one task (every configuration vs the pre-specified reference, same
+    patients); per-fold values None = undefined on that fold (left out of the mean, n_defined counts)."""
     return [
         {
             "configuration": r["configuration"],
             "metric": r["metric"],
             "folds": r["folds"],
+            "n_defined": r.get("n_defined", sum(v is not None for v in r["folds"])),
+            "n_folds": r.get("n_folds", len(r["folds"])),
             "mean": r["mean"],
             "max": r["max"],
             "ci_low": r["ci_low"],
@@ -119,9 +127,32 @@ def _table_rows(task: dict) -> list[dict]:
             "p_ttest": r.get("ttest_p"),
             "p_wilcoxon": r.get("wilcoxon_p"),
             "vs": r.get("vs"),
+            **{k: r.get(k) for k in _VS_KEYS},
         }
         for r in task["table"]
     ]
+
+
+def _clinical_rows(task: dict) -> list[dict]:
+    """Each clinical factor beside the reference model on the same folds and patients, with the tests."""
+    keep = ("factor", "model", "model_mean", "factor_mean", "model_folds", "factor_folds", "ttest_p",
+            "wilcoxon_p", "error", *_VS_KEYS)
+    return [{k: r.get(k) for k in keep} for r in task.get("clinical_table") or []]
+
+
+def _survival_rows(task: dict) -> list[dict]:
+    """Per configuration: Harrell's and Uno's C, time-dependent AUCs and the integrated Brier score (means
+    over the folds where each is defined, with that count)."""
+    rows = []
+    for conf, c in task["configurations"].items():
+        row: dict = {"configuration": conf, "metrics": {}}
+        for name, m in c.items():
+            if name in ("c_index", "c_index_uno", "ibs") or name.startswith("auc_"):
+                if isinstance(m, dict) and "mean" in m:
+                    row["metrics"][name] = {"mean": m["mean"], "n_defined": m.get("n_defined"),
+                                            "n_folds": m.get("n_folds", len(m.get("folds", [])))}
+        rows.append(row)
+    return rows
 
 
 def _metric_block(conf: dict, name: str) -> dict:
@@ -143,6 +174,9 @@ def _cox_block(cox: dict | None) -> dict | None:
     return {
         "n": cox["n"],
         "events": cox["events"],
+        "dropped_incomplete": cox.get("dropped_incomplete"),
+        "unknown": cox.get("unknown"),
+        "unknown_handling": cox.get("unknown_handling"),
         "ph_test_min_p": min(ph) if ph else None,
         "covariates": [
             {k: c[k] for k in ("name", "hr", "ci_low", "ci_high", "p")} for c in cox["covariates"]
@@ -157,7 +191,8 @@ def _km(block: dict | None, title: str) -> dict | None:
 
 
 def _external(run_dir: Path) -> list[dict]:
-    """Every RUN/external/<name>/metrics.json as table rows (fold-model mean and max, ensemble, CV mean)."""
+    """Every RUN/external/<name>/metrics.json as table rows: the fold-model ensemble with its patient
+    bootstrap interval (the headline), the fold models' mean and max (optimistic), the CV mean."""
     rows = []
     for path in sorted((run_dir / "external").glob("*/metrics.json")):
         ext = _read_json(path) or {}
@@ -166,6 +201,7 @@ def _external(run_dir: Path) -> list[dict]:
                 for metric, v in c.get("vs_cv", {}).items():
                     if metric != PRIMARY_METRICS.get(task) or v.get("external_mean") is None:
                         continue
+                    ci = v.get("ensemble_ci") or {}
                     rows.append(
                         {
                             "cohort": ext.get("name", path.parent.name),
@@ -173,11 +209,15 @@ def _external(run_dir: Path) -> list[dict]:
                             "configuration": conf,
                             "metric": metric,
                             "n": c.get("n_patients"),
+                            "ensemble": v.get("ensemble"),
+                            "ensemble_low": ci.get("low"),
+                            "ensemble_high": ci.get("high"),
                             "external_mean": v["external_mean"],
                             "external_max": v["external_max"],
-                            "ensemble": (c.get("ensemble", {}).get("pooled") or {}).get(metric),
                             "cv_mean": v.get("cv_mean"),
                             "p_mannwhitney": v.get("mannwhitney_p"),
+                            "shared_with_training": len(ext.get("shared_with_training") or []),
+                            "note": ext.get("cv_difference_note"),
                         }
                     )
     return rows
@@ -195,7 +235,8 @@ def _images(run_dir: Path) -> dict[str, str]:
         gallery = entry.get("gallery", {}).get("file")
         if gallery and "gallery" not in out:
             out["gallery"] = f"explain/{gallery}"
-            out["gallery_caption"] = f"{task}, {entry['configuration']} model of fold {entry['fold']}"
+            out["gallery_caption"] = (f"{task}, {entry['configuration']}: each patient explained by the "
+                                      "model of the fold that validated it, with that model's score")
         for m in entry.get("markup", []):
             if "markup" in out:
                 break
@@ -233,6 +274,9 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
         "reference_configuration": None,
         "cindex_table": [],
         "clinical_cindex": [],
+        "clinical_vs_model": [],
+        "survival_metrics": [],
+        "reference_source": None,
         "fivey": None,
         "fivey_table": [],
         "km": [],
@@ -246,7 +290,10 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
     if "cox" in tasks:
         cox = tasks["cox"]
         d["reference_configuration"] = cox.get("reference")
+        d["reference_source"] = (cox.get("vs_reference") or {}).get("reference_source")
         d["cindex_table"] = _table_rows(cox)
+        d["clinical_vs_model"] = _clinical_rows(cox)
+        d["survival_metrics"] = _survival_rows(cox)
         fused = most_fused(cox["configurations"])
         conf = cox["configurations"][fused]
         d["km"].append(_km(conf.get("km"), f"Cox risk of {fused}, split at each fold's median"))
@@ -265,12 +312,16 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
             "configuration": fused,
             "roc_curve": conf["roc_curve"],
             "pr_curve": conf["pr_curve"],
-            **{m: _metric_block(conf, m) for m in ("accuracy", "roc_auc", "pr_auc")},
+            "calibration": conf.get("calibration"),
+            **{m: _metric_block(conf, m) for m in ("accuracy", "roc_auc", "pr_auc", "brier_5y")},
         }
         d["fivey_table"] = _table_rows(five)
         d["fivey_reference"] = five.get("reference")
         d["km"].append(_km(conf.get("km"), f"5YSS predicted class of {fused}"))
     d["km"] = [k for k in d["km"] if k]
+    rows = [*d["cindex_table"], *d["fivey_table"], *d["clinical_vs_model"]]
+    d["comparison_notes"] = sorted({r["note"] for r in rows if r.get("note")})
+    d["external_notes"] = sorted({r["note"] for r in d["external"] if r.get("note")})
     baselines = metrics.get("baselines") or {}
     d["clinical_cindex"] = [
         {"factor": name, "cindex": f.get("c_index"), "n": f.get("n")}
@@ -309,7 +360,7 @@ def _config_dict(config_text: str) -> dict:
 
 
 def _headline(cox: dict) -> dict:
-    """Mean C-index of the fused model next to the best unimodal and the best configuration."""
+    """Mean C-index of the fused model next to the best unimodal, and the pre-specified reference."""
     confs = cox["configurations"]
     means = {c: (v.get("c_index") or {}).get("mean") for c, v in confs.items()}
     unimodal = {c: m for c, m in means.items() if len(CONFIGURATIONS[c]) == 1 and m is not None}

@@ -33,6 +33,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _folds(values: Any) -> str:
+    """Per-fold values, an undefined fold written as 'undefined' (it is left out of the mean)."""
+    return ", ".join("undefined" if v is None else f"{v:.3f}" for v in values or [])
+
+
 def figures(d: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
     """Every figure of the report as a data URI, drawn from the numbers in `d` or read from the run folder."""
     fig: dict[str, Any] = {"km": []}
@@ -42,6 +47,8 @@ def figures(d: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
         f = d["fivey"]
         fig["rocpr"] = _data_uri(plots.roc_pr_figure(f["roc_curve"], f["pr_curve"],
                                                      f["roc_auc"]["pooled"], f["pr_auc"]["pooled"]))
+        if (f.get("calibration") or {}).get("predicted"):
+            fig["calibration"] = _data_uri(plots.calibration_figure(f["calibration"]))
     for km in d.get("km") or []:
         fig["km"].append(_data_uri(plots.km_figure(km)))
     if d.get("cox"):
@@ -63,4 +70,4 @@ def render_html(d: Mapping[str, Any], run_dir: Path) -> str:
         undefined=jinja2.StrictUndefined,
     )
     template = env.get_template("report.html.j2")
-    return template.render(d=d, fig=figures(d, run_dir), fmt=_fmt, fmtp=_fmtp, pct=_pct)
+    return template.render(d=d, fig=figures(d, run_dir), fmt=_fmt, fmtp=_fmtp, pct=_pct, folds=_folds)

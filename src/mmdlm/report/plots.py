@@ -114,14 +114,33 @@ def attention_figure(mean: Mapping[str, float], sd: Mapping[str, float] | None =
 
 
 def cindex_figure(table: Sequence[Mapping]) -> bytes:
-    """Per-fold C-index per configuration (dots) with the mean (bar)."""
+    """Per-fold C-index per configuration (dots; undefined folds are not drawn) with the mean (bar)."""
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
     for i, row in enumerate(table):
-        ax.bar(i, row["mean"], color=PALETTE[i % len(PALETTE)], alpha=0.5)
-        ax.plot([i] * len(row["folds"]), row["folds"], "k.", ms=4)
+        if row["mean"] is not None:
+            ax.bar(i, row["mean"], color=PALETTE[i % len(PALETTE)], alpha=0.5)
+        defined = [v for v in row["folds"] if v is not None]
+        ax.plot([i] * len(defined), defined, "k.", ms=4)
     ax.axhline(0.5, ls="--", color="grey", lw=0.8)
     ax.set_xticks(range(len(table)))
     ax.set_xticklabels([r["configuration"] for r in table], rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0.3, 1.0)
     ax.set_ylabel("C-index (per fold, mean)")
+    return _png(fig)
+
+
+def calibration_figure(calibration: Mapping) -> bytes:
+    """Observed fraction dead within 5 years against the mean predicted probability per bin (the diagonal is
+    perfect calibration), with the Brier score in the title."""
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    ax.plot([0, 1], [0, 1], ls="--", color="#999", lw=1, label="perfect calibration")
+    ax.plot(calibration["predicted"], calibration["observed"], marker="o", color=PALETTE[0],
+            label=f"{calibration.get('n_bins', '')} quantile bins")
+    brier = calibration.get("brier")
+    ax.set_title("5YSS calibration" + (f" (Brier {brier:.3f})" if brier is not None else ""))
+    ax.set_xlabel("mean predicted P(dead within 5 years)")
+    ax.set_ylabel("observed fraction dead")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
     return _png(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,11 @@ META_KEYS = ("task", "configuration", "active", "n_genomic", "feature_names", "i
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning checkpoint IO that writes to a temporary sibling and renames (never a half-written .ckpt),
-    and loads with weights_only=True."""
+    and loads with weights_only=True. `on_saved(path, checkpoint)` is called after each complete write."""
+
+    def __init__(self, on_saved: Callable[[Path, dict], None] | None = None) -> None:
+        super().__init__()
+        self.on_saved = on_saved
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
         path = Path(path)
@@ -35,6 +40,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__
                 message = f"could not write the checkpoint ({reason}; {free_space(path.parent)} on its disk)"
                 raise MmdlmError(message, file=path) from exc
+        if self.on_saved is not None:
+            self.on_saved(path, checkpoint)
 
     def load_checkpoint(
         self, path, map_location: Any | None = None, weights_only: bool | None = None
@@ -67,7 +74,11 @@ def model_state(checkpoint: dict) -> dict[str, torch.Tensor]:
 def load_model(checkpoint: str | Path) -> tuple[MultimodalNet, dict]:
     """(model in eval mode on CPU, meta: task, configuration, active, n_genomic, feature_names, image_size,
     model, epoch)."""
-    ckpt = read_checkpoint(checkpoint)
+    return model_from_checkpoint(read_checkpoint(checkpoint), checkpoint)
+
+
+def model_from_checkpoint(ckpt: dict, checkpoint: str | Path) -> tuple[MultimodalNet, dict]:
+    """load_model for a checkpoint dict already in memory (`checkpoint`: its file, named in errors)."""
     hp = ckpt.get("hyper_parameters") or {}
     missing = [k for k in META_KEYS if k not in hp]
     if missing:

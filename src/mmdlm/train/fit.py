@@ -22,7 +22,8 @@ from mmdlm.errors import MmdlmError
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES
 from mmdlm.train.checkpoints import AtomicCheckpointIO, model_state, read_checkpoint
 from mmdlm.train.loaders import eval_loader, train_loader
-from mmdlm.train.module import SurvivalModule
+from mmdlm.train.module import SurvivalModule, build_net
+from mmdlm.train.reuse import FoldReuse
 
 log = logging.getLogger("mmdlm.train")
 
@@ -153,17 +154,44 @@ def _truth(records: Sequence[PatientRecord]) -> pd.DataFrame:
     )
 
 
-def _init_branches(module: SurvivalModule, init: dict[str, Path]) -> None:
-    """Copy each branch (backbone + projection) from its unimodal checkpoint."""
+def _init_branches(module: SurvivalModule, init: dict[str, Path], reuse: FoldReuse | None = None) -> None:
+    """Copy each branch (backbone + projection) from its unimodal checkpoint (the copy `reuse` kept of it
+    when this process wrote it)."""
     state = module.model.state_dict()
     for modality, path in init.items():
-        src = model_state(read_checkpoint(path))
+        src = model_state(reuse.read(path) if reuse is not None else read_checkpoint(path))
         prefix = f"branches.{modality}."
         picked = {k: v for k, v in src.items() if k.startswith(prefix)}
         if not picked or any(k not in state or state[k].shape != v.shape for k, v in picked.items()):
             raise MmdlmError(f"checkpoint has no compatible '{modality}' branch", file=path, field="init")
         state.update(picked)
     module.model.load_state_dict(state)
+
+
+def _validation_is_prediction(kw: dict, module: SurvivalModule) -> bool:
+    """Whether a validation epoch computes exactly what predict_model computes later with the saved weights:
+    float32 on one CPU process, no channels_last or compiled backbones (predict_model uses neither)."""
+    one = kw["accelerator"] == "cpu" and kw["devices"] in (1, "1") and kw["num_nodes"] == 1
+    single = one and kw["strategy"] in ("auto", "single_device")
+    plain = not module.hparams.channels_last and not module.hparams.compile
+    return single and plain and str(kw["precision"]) in ("32-true", "32")
+
+
+def _keeper(reuse: FoldReuse, module: SurvivalModule, kw: dict, unimodal: bool):
+    """Checkpoint-IO hook keeping each written model.ckpt in `reuse` with the latest validation predictions
+    when they were computed from exactly these weights (same global step, same forward as predict_model).
+    The weights themselves are kept only where they are read again: a unimodal stage's (they initialise the
+    multimodal branches) or a stage's whose predictions must be computed from them."""
+    same_forward = _validation_is_prediction(kw, module)
+
+    def on_saved(path: Path, checkpoint: dict) -> None:
+        if path.name != MODEL:
+            return
+        last = module.last_validation
+        fresh = same_forward and last is not None and last[0] == checkpoint.get("global_step")
+        reuse.keep_checkpoint(path, checkpoint, last[1] if fresh else None, weights=unimodal or not fresh)
+
+    return on_saved
 
 
 def is_done(stage_dir: Path, key: str) -> bool:
@@ -191,12 +219,15 @@ def fit_stage(
     devices: Devices = Devices(),
     callbacks: Sequence = (),
     max_epochs: int | None = None,
+    reuse: FoldReuse | None = None,
 ) -> StageResult:
     """Train `configuration` (its CONFIGURATIONS modalities active, others muted) for `epochs` epochs.
 
     `init`: modality -> unimodal checkpoint whose branch initialises this stage. With `resume`, an unfinished
     stage continues from stage_dir/last.ckpt; a finished one (same key) is returned as is. `max_epochs` stops
-    early (for tests of interruption) without marking the stage done.
+    early (for tests of interruption) without marking the stage done. `reuse`: in-memory state shared with
+    the fold's other stages (the seeded initial net, resized images, the model.ckpt it writes and the
+    validation predictions of those weights); the results are the same with or without it.
     """
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -254,6 +285,12 @@ def fit_stage(
     if kw["accelerator"] == "cpu" and cfg.train.cpu_threads:
         torch.set_num_threads(cfg.train.cpu_threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # the initial weights depend on the seed only
+    model_cfg = cfg.model.model_dump(mode="json")
+    net = None
+    if reuse is not None:
+        weights = "none" if init else model_cfg["pretrained"]  # what build_net loads into the backbones
+        net_key = {"seed": cfg.seed, "model": model_cfg, "n_genomic": n_gen, "task": task, "weights": weights}
+        net = reuse.initial_net(net_key, lambda: build_net(model_cfg, n_gen, task, not init))
     module = SurvivalModule(
         task=task,
         configuration=configuration,
@@ -261,20 +298,22 @@ def fit_stage(
         n_genomic=n_gen,
         feature_names=features,
         image_size=cfg.data.image_size,
-        model=cfg.model.model_dump(mode="json"),
+        model=model_cfg,
         optim={"lr": cfg.train.lr, "momentum": cfg.train.momentum, "weight_decay": cfg.train.weight_decay},
         ties=cfg.train.ties,
         seed=cfg.seed,
         channels_last=cfg.train.channels_last and kw["accelerator"] != "cpu",
         compile=cfg.train.compile,
         pretrained=not init,
+        net=net,
     )
     if init:
-        _init_branches(module, init)
+        _init_branches(module, init, reuse)
     module.val_truth = _truth(val)
     pin = kw["accelerator"] == "gpu"
-    tl = train_loader(train, active, cfg, n_gen, pin_memory=pin)
-    vl = eval_loader(val, active, cfg, n_gen, pin_memory=pin)
+    images = reuse.images if reuse is not None else None
+    tl = train_loader(train, active, cfg, n_gen, pin_memory=pin, cache=images)
+    vl = eval_loader(val, active, cfg, n_gen, pin_memory=pin, cache=images)
     # model.ckpt: the weights the stage hands on (weights only, muted branches left out): written once, after
     # the final epoch, or whenever the validation metric improves (train.select)
     by_val = cfg.train.select == "best_val"
@@ -315,7 +354,7 @@ def fit_stage(
             max_epochs=min(epochs, max_epochs or epochs),
             logger=loggers,
             callbacks=[*callbacks_all, *callbacks],
-            plugins=[AtomicCheckpointIO()],
+            plugins=[AtomicCheckpointIO(_keeper(reuse, module, kw, not init) if reuse is not None else None)],
             enable_progress_bar=False,
             enable_model_summary=False,
             num_sanity_val_steps=0,

@@ -7,6 +7,7 @@ from functools import partial
 
 from torch.utils.data import BatchSampler, DataLoader
 
+from mmdlm.data.cache import ImageCache
 from mmdlm.data.records import PatientRecord
 from mmdlm.data.samples import EpochSampler, EvalSamples, TrainSamples, collate
 
@@ -30,10 +31,17 @@ def _loader_kwargs(num_workers: int, pin_memory: bool) -> dict:
 
 
 def train_loader(
-    records: Sequence[PatientRecord], active: Sequence[str], cfg, n_genomic: int, pin_memory: bool = False
+    records: Sequence[PatientRecord],
+    active: Sequence[str],
+    cfg,
+    n_genomic: int,
+    pin_memory: bool = False,
+    cache: ImageCache | None = None,
 ) -> DataLoader:
-    """Random combinations with augmentation, reshuffled per epoch from (seed, epoch)."""
-    ds = TrainSamples(records, active, cfg.data.image_size, cfg.data.augment, cfg.data.colour_jitter)
+    """Random combinations with augmentation, reshuffled per epoch from (seed, epoch); `cache`: resized
+    images shared with the fold's other loaders."""
+    data = cfg.data
+    ds = TrainSamples(records, active, data.image_size, data.augment, data.colour_jitter, cache)
     sampler = EpochSampler(len(ds), cfg.seed, cfg.data.draws_per_patient)
     return DataLoader(
         ds,
@@ -50,9 +58,11 @@ def eval_loader(
     n_genomic: int,
     pin_memory: bool = False,
     persistent: bool = True,
+    cache: ImageCache | None = None,
 ) -> DataLoader:
     """The fixed Cartesian product of the fixed per-patient image lists, in order."""
-    ds = EvalSamples(records, active, cfg.data.image_size, cfg.data.val_images_per_modality, cfg.seed)
+    data = cfg.data
+    ds = EvalSamples(records, active, data.image_size, data.val_images_per_modality, cfg.seed, cache)
     kwargs = _loader_kwargs(cfg.data.num_workers, pin_memory)
     kwargs["persistent_workers"] = kwargs["persistent_workers"] and persistent
     return DataLoader(

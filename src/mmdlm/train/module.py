@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import zlib
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
 from mmdlm.model.fusion import ModelOutput, MultimodalNet, mute
 from mmdlm.train.losses import cox_ph_loss, survival_5y_loss
 from mmdlm.train.metrics import c_index, roc_auc
+
+log = logging.getLogger("mmdlm.train")
 
 SCORE = {"cox": "risk", "5yss": "p_dead_5y"}
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
@@ -45,8 +48,23 @@ def aggregate(
     return df.groupby("patient_id", sort=False).mean().reset_index()
 
 
+def build_net(model: dict, n_genomic: int, task: str, pretrained: bool = True) -> MultimodalNet:
+    """The net of a ModelConfig dump (`pretrained` False: no ImageNet weights, e.g. for branches initialised
+    from unimodal checkpoints)."""
+    return MultimodalNet(
+        n_genomic=n_genomic,
+        task=task,
+        width=model["width"],
+        dropout=model["dropout"],
+        backbone=model["backbone"],
+        pretrained=model["pretrained"] if pretrained else "none",
+        pretrained_path=model.get("pretrained_path"),
+    )
+
+
 class SurvivalModule(L.LightningModule):
-    """Hyper-parameters are plain types (saved in the checkpoint; loadable with weights_only=True)."""
+    """Hyper-parameters are plain types (saved in the checkpoint; loadable with weights_only=True). `net`: the
+    initial MultimodalNet when the caller already built it (build_net of the same arguments)."""
 
     def __init__(
         self,
@@ -63,20 +81,13 @@ class SurvivalModule(L.LightningModule):
         channels_last: bool = False,
         compile: bool = False,
         pretrained: bool = True,
+        net: MultimodalNet | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["net"])
         self.task = task
         self.active = tuple(active)
-        self.model = MultimodalNet(
-            n_genomic=n_genomic,
-            task=task,
-            width=model["width"],
-            dropout=model["dropout"],
-            backbone=model["backbone"],
-            pretrained=model["pretrained"] if pretrained else "none",
-            pretrained_path=model.get("pretrained_path"),
-        )
+        self.model = net if net is not None else build_net(model, n_genomic, task, pretrained)
         for m in MODALITIES:  # muted branches are frozen: no gradient, no momentum, no DDP all-reduce
             if m not in self.active:
                 self.model.branches[m].requires_grad_(False)
@@ -87,6 +98,8 @@ class SurvivalModule(L.LightningModule):
                 self.model.branches[m].backbone = torch.compile(self.model.branches[m].backbone)
         self.val_truth: pd.DataFrame | None = None  # set by the trainer driver: per record index labels
         self._val_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        #: (global step, per-patient predictions) of the latest validation epoch
+        self.last_validation: tuple[int, pd.DataFrame] | None = None
 
     def _muted_prefixes(self) -> tuple[str, ...]:
         return tuple(f"model.branches.{m}." for m in MODALITIES if m not in self.active)
@@ -109,6 +122,9 @@ class SurvivalModule(L.LightningModule):
     def forward(self, batch: dict) -> ModelOutput:
         mask = mute(batch["mask"], self.active)
         return self.model(batch_inputs(batch, self.hparams.channels_last), mask)
+
+    def on_train_start(self) -> None:
+        log.debug("stage %s: training starts", self.hparams.configuration)
 
     def on_train_epoch_start(self) -> None:
         # the draws of this epoch follow the trainer's epoch (Lightning's own set_epoch value can lag by one
@@ -155,7 +171,9 @@ class SurvivalModule(L.LightningModule):
         score = np.concatenate([p[1] for p in self._val_parts])
         att = np.concatenate([p[2] for p in self._val_parts])
         truth = self.val_truth
-        agg = aggregate(index, score, att, list(truth["patient_id"]), self.task).merge(truth, on="patient_id")
+        predictions = aggregate(index, score, att, list(truth["patient_id"]), self.task)
+        self.last_validation = (self.global_step, predictions)
+        agg = predictions.merge(truth, on="patient_id")
         if self.task == "cox":
             metric = c_index(agg["time"].to_numpy(), agg["event"].to_numpy(), agg["risk"].to_numpy())
         else:

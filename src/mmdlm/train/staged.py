@@ -12,9 +12,10 @@ import pandas as pd
 from mmdlm.data.records import PatientRecord, n_genomic
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES
-from mmdlm.train.checkpoints import load_model
+from mmdlm.train.checkpoints import model_from_checkpoint
 from mmdlm.train.fit import Devices, fit_stage
 from mmdlm.train.predict import predict_model
+from mmdlm.train.reuse import FoldReuse
 
 log = logging.getLogger("mmdlm.train")
 
@@ -56,10 +57,13 @@ def run_stages(
     devices: Devices = Devices(),
     resume: bool = True,
     only: str | None = None,
+    reuse: FoldReuse | None = None,
 ) -> dict[str, Path]:
     """Run the plan's stages (or only the stage named `kind:configuration`); returns configuration ->
-    model.ckpt."""
+    model.ckpt. The stages share `reuse` (a new one when None): each model.ckpt is still written, but the
+    next stage takes it from memory."""
     out_dir = Path(out_dir)
+    reuse = reuse if reuse is not None else FoldReuse.for_config(cfg)
     best: dict[str, Path] = {}
     stages = plan(configurations)
     if only is not None:
@@ -88,6 +92,7 @@ def run_stages(
             init=init,
             resume=resume,
             devices=devices,
+            reuse=reuse,
         )
         best[conf] = result.model
     return best
@@ -105,13 +110,20 @@ def train_fold(
     configuration the validation predictions per patient (patient_id, risk | p_dead_5y, att_*).
 
     Writes out_dir/<configuration>/{model.ckpt, last.ckpt, logs/};
-    an interrupted fold resumes where it stopped.
+    an interrupted fold resumes where it stopped. The fold's stages share one FoldReuse: the seeded initial
+    net is built once, images are resized once, a stage's weights reach the next one in memory, and a stage's
+    last validation epoch is its prediction when it computed exactly that (else the checkpoint predicts).
     """
-    best = run_stages(cfg, task, train, val, out_dir, configurations)
+    reuse = FoldReuse.for_config(cfg)
+    best = run_stages(cfg, task, train, val, out_dir, configurations, reuse=reuse)
     n_gen = n_genomic(list(train) + list(val))
+    records = [r for r in val if r.label_5y is not None] if task == "5yss" else list(val)
     out = {}
     for conf in dict.fromkeys(configurations):
-        model, meta = load_model(best[conf])
-        records = [r for r in val if r.label_5y is not None] if task == "5yss" else list(val)
-        out[conf] = predict_model(model, tuple(meta["active"]), records, cfg, n_gen)
+        kept = reuse.predictions.get(best[conf])
+        if kept is not None:
+            out[conf] = kept
+            continue
+        model, meta = model_from_checkpoint(reuse.read(best[conf]), best[conf])
+        out[conf] = predict_model(model, tuple(meta["active"]), records, cfg, n_gen, cache=reuse.images)
     return out

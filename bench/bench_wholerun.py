@@ -1,0 +1,236 @@
+"""Whole-run bench: `mmdlm cv`'s work (3-fold Cox cross-validation of all seven configurations, the demo's
+sizes, 4 + 3 epochs) on a 120-patient synthetic cohort (bench_synth's when it ran before, else the demo's), in
+a fresh process as the command runs, against the pure forward + backward + SGD step (and validation forward)
+compute of the same number of samples at the same sizes, measured in this process right after on real
+batches of the same cohort. Also the seconds from command start (interpreter start included) to the first
+training step.
+
+    .venv/bin/python bench/bench_wholerun.py [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: the issue's goal for the ratio compute / wall on a 2-core machine
+GOAL_RATIO = 0.7
+TIMED_BATCHES = 3  # per configuration, after one warm-up batch
+#: unimodal, multimodal epochs: fixed (the demo's until its settings rose), so the figure stays comparable
+EPOCHS = (4, 3)
+
+
+def _config(out: Path):
+    """The demo config for one task (cox, 3 folds), written where the child process reads it."""
+    from mmdlm.config import dump_config, load_config, packaged_config
+
+    base = load_config(packaged_config("demo"))
+    cfg = base.model_copy(
+        update={
+            "cv": base.cv.model_copy(update={"tasks": ("cox",), "folds_cox": 3}),
+            "train": base.train.model_copy(
+                update={"epochs_unimodal": EPOCHS[0], "epochs_multimodal": EPOCHS[1]}
+            ),
+        }
+    )
+    path = out / "wholerun.yaml"
+    path.write_text(dump_config(cfg))
+    return cfg, path
+
+
+class _FirstStep(logging.Handler):
+    """Remembers when the first 'training starts' debug line of mmdlm.train arrives."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.at: float | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.at is None and record.getMessage().endswith("training starts"):
+            self.at = time.time()
+
+
+def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
+    """What `mmdlm cv --cohort ... --run RUN --config CONFIG` does, with the moments it reaches noted."""
+    t_python = time.time()
+    from mmdlm.config import load_config
+    from mmdlm.evaluate.runner import cross_validate
+    from mmdlm.train.staged import train_fold
+
+    first = _FirstStep()
+    train_log = logging.getLogger("mmdlm.train")
+    train_log.addHandler(first)
+    train_log.setLevel(logging.DEBUG)
+    folds: list[tuple[float, float]] = []
+
+    def timed_fold(*args):
+        t0 = time.time()
+        result = train_fold(*args)
+        folds.append((t0, time.time()))
+        return result
+
+    t_imported = time.time()
+    cfg = load_config(config)
+    stores = (cohort / "manifest", cohort / "tiles", cohort / "radiology")
+    cross_validate(cfg, *stores, run, train_fold=timed_fold)
+    t_end = time.time()
+    (run / "wholerun.json").write_text(
+        json.dumps(
+            {
+                "python_start_s": t_python - t_command,
+                "imports_s": t_imported - t_python,
+                "first_training_step_s": None if first.at is None else first.at - t_command,
+                "training_s": folds[-1][1] - folds[0][0],
+                "command_s": t_end - t_command,
+            }
+        )
+    )
+
+
+def _counts(cfg, records, folds: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Per configuration, over all folds and epochs: training samples (the loader's batches) and
+    validation forward samples (the evaluation product, once per validated epoch)."""
+    from mmdlm.data.samples import EvalSamples, TrainSamples
+    from mmdlm.modalities import CONFIGURATIONS
+    from mmdlm.train.staged import plan
+
+    by_id = {r.patient_id: r for r in records}
+    batch = cfg.train.batch_size
+    out: dict[str, dict[str, int]] = {}
+    for k in sorted(set(folds.values())):
+        train = [by_id[p] for p, f in sorted(folds.items()) if f != k]
+        val = [by_id[p] for p, f in sorted(folds.items()) if f == k]
+        for kind, conf, _ in plan(cfg.cv.configurations):
+            epochs = cfg.train.epochs_unimodal if kind == "unimodal" else cfg.train.epochs_multimodal
+            active = CONFIGURATIONS[conf]
+            n = len(TrainSamples(train, active, cfg.data.image_size))
+            per_epoch = n - (1 if n % batch == 1 else 0)  # a trailing batch of one is dropped
+            data = cfg.data
+            n_val = len(EvalSamples(val, active, data.image_size, data.val_images_per_modality, cfg.seed))
+            entry = out.setdefault(conf, {"train": 0, "val": 0})
+            entry["train"] += per_epoch * epochs
+            entry["val"] += n_val * (epochs // cfg.train.check_val_every_n_epoch)
+    return out
+
+
+def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
+    """(fwd + bwd + SGD step, eval forward) seconds per sample of `conf` on real batches of the cohort,
+    the models and threads as in training (nothing else: batches are collated before the clock starts)."""
+    import torch
+
+    from mmdlm.data.records import n_genomic
+    from mmdlm.modalities import CONFIGURATIONS
+    from mmdlm.train.loaders import eval_loader, train_loader
+    from mmdlm.train.module import SurvivalModule
+
+    n_gen = n_genomic(records)
+    active = list(CONFIGURATIONS[conf])
+    module = SurvivalModule(task="cox", configuration=conf, active=active, n_genomic=n_gen, feature_names=[],
+                            image_size=cfg.data.image_size, model=cfg.model.model_dump(mode="json"),
+                            optim={"lr": cfg.train.lr, "momentum": cfg.train.momentum, "weight_decay": 0.0},
+                            pretrained=False)
+    opt = module.configure_optimizers()
+    batches = []
+    for b in train_loader(records, active, cfg, n_gen):
+        if len(b["index"]) == cfg.train.batch_size and b["event"].sum() > 0:
+            batches.append(b)
+        if len(batches) == TIMED_BATCHES + 1:
+            break
+    module.train()
+    seconds = samples = 0.0
+    for i, b in enumerate(batches):
+        t0 = time.perf_counter()
+        loss = module._loss(module(b), b)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if i:  # the first batch warms up
+            seconds += time.perf_counter() - t0
+            samples += len(b["index"])
+    train_s = seconds / samples
+    module.eval()
+    evals = list(eval_loader(records[: 2 * cfg.train.eval_batch_size], active, cfg, n_gen))[:3]
+    seconds = samples = 0.0
+    with torch.inference_mode():
+        for i, b in enumerate(evals):
+            t0 = time.perf_counter()
+            module(b)
+            if i or len(evals) == 1:
+                seconds += time.perf_counter() - t0
+                samples += len(b["index"])
+    return train_s, seconds / samples
+
+
+def run(out_dir: Path) -> dict:
+    """Prepare (or reuse) the demo cohort, time the cross-validation in a fresh process, then the compute."""
+    import torch
+
+    from mmdlm.data.records import load_records
+    from mmdlm.pipeline.demo import prepare_cohort
+    from mmdlm.pipeline.layout import CohortLayout
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg, config_path = _config(out)
+    layout = CohortLayout(out / "cohort")
+    layout.root.mkdir(exist_ok=True)
+    synth = out.parent / "synth" / "synth_default"  # bench_synth's cohort (120 patients), when it ran first
+    if synth.is_dir() and not layout.sources.exists():
+        layout.sources.symlink_to(synth.resolve(), target_is_directory=True)
+    t0 = time.perf_counter()
+    prepare_cohort(cfg, layout, cfg.synth, workers=cfg.demo.workers, progress=False, say=lambda _m: None)
+    cohort_s = time.perf_counter() - t0
+    run_dir = out / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir()
+    t_command = time.time()
+    args = ["--child", str(run_dir), str(config_path), str(layout.root), repr(t_command)]
+    subprocess.run([sys.executable, __file__, *args], check=True)
+    wall = time.time() - t_command
+    moments = json.loads((run_dir / "wholerun.json").read_text())
+
+    torch.set_num_threads(cfg.train.cpu_threads or torch.get_num_threads())
+    torch.use_deterministic_algorithms(cfg.train.deterministic)  # as Lightning sets it on CPU
+    records = load_records(layout.manifest, layout.tiles, layout.radiology, cfg)
+    saved = json.loads((run_dir / "folds.json").read_text())["tasks"]["cox"]["folds"]
+    folds = {p: int(f) for p, f in saved.items()}
+    counts = _counts(cfg, records, folds)
+    per_conf = {}
+    compute = 0.0
+    for conf, n in counts.items():
+        train_s, eval_s = _per_sample_seconds(cfg, records, conf)
+        seconds = n["train"] * train_s + n["val"] * eval_s
+        compute += seconds
+        per_conf[conf] = {"train_samples": n["train"], "val_samples": n["val"],
+                          "compute_s": round(seconds, 2)}
+    shutil.rmtree(run_dir / "cv", ignore_errors=True)  # the fold checkpoints (about 1.5 GB)
+    return {
+        "settings": {"image_size": cfg.data.image_size, "width": cfg.model.width,
+                     "batch_size": cfg.train.batch_size, "epochs": [cfg.train.epochs_unimodal,
+                                                                    cfg.train.epochs_multimodal],
+                     "folds": 3, "configurations": len(cfg.cv.configurations), "patients": len(records)},
+        "cohort_prepare_s": round(cohort_s, 1),
+        "wall_s": round(wall, 1),
+        "compute_s": round(compute, 1),
+        "ratio": round(compute / wall, 3),
+        "goal_ratio": GOAL_RATIO,
+        "training_phase_s": round(moments["training_s"], 1),
+        "training_phase_ratio": round(compute / moments["training_s"], 3),
+        "first_training_step_s": None if moments["first_training_step_s"] is None
+        else round(moments["first_training_step_s"], 2),
+        "imports_s": round(moments["imports_s"], 2),
+        "per_configuration": per_conf,
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), float(sys.argv[5]))
+    else:
+        target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/bench_wholerun")
+        print(json.dumps(run(target), indent=2))

@@ -1,0 +1,89 @@
+"""What the stages of one fold share in memory so that each fixed cost is paid once per fold: the seeded
+initial model, the resized images, the checkpoints a stage writes and the next one reads, and the validation
+predictions of the weights a stage hands on.
+
+Nothing here changes a result: every shortcut returns exactly what the disk or a new computation would.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from mmdlm.data.cache import ImageCache
+from mmdlm.train.checkpoints import read_checkpoint
+
+
+def _cpu_copy(value):
+    """A checkpoint value with every tensor copied to the CPU (the live weights go on training)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _cpu_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu_copy(v) for v in value)
+    return copy.deepcopy(value)
+
+
+@dataclass
+class InitialNet:
+    """A freshly seeded MultimodalNet and the torch RNG state right after building it."""
+
+    net: torch.nn.Module
+    rng_state: torch.Tensor
+
+
+@dataclass
+class FoldReuse:
+    """In-memory state shared by the stages of one fold (one process); `image_bytes`: the image cache's
+    budget."""
+
+    image_bytes: int = 0
+    images: ImageCache = field(init=False)
+    initial: dict[str, InitialNet] = field(default_factory=dict)
+    checkpoints: dict[Path, dict] = field(default_factory=dict)
+    predictions: dict[Path, pd.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.images = ImageCache(self.image_bytes)
+
+    @classmethod
+    def for_config(cls, cfg) -> FoldReuse:
+        """Sized by data.preload_max_mb (the memory the config allows for images)."""
+        return cls(image_bytes=int(cfg.data.preload_max_mb * 2**20))
+
+    def keep_checkpoint(
+        self, path: Path, checkpoint: dict, predictions: pd.DataFrame | None, weights: bool = True
+    ) -> None:
+        """Remember what was just written to `path` (a CPU copy, unless not `weights`: then it is read from
+        disk if ever needed) and, when known, the validation predictions of exactly these weights."""
+        if weights:
+            self.checkpoints[Path(path)] = _cpu_copy(checkpoint)
+        else:
+            self.checkpoints.pop(Path(path), None)
+        if predictions is None:
+            self.predictions.pop(Path(path), None)
+        else:
+            self.predictions[Path(path)] = predictions.copy()
+
+    def read(self, path: Path) -> dict:
+        """The checkpoint at `path`: the copy kept when this process wrote it, else read from disk."""
+        kept = self.checkpoints.get(Path(path))
+        return kept if kept is not None else read_checkpoint(path)
+
+    def initial_net(self, key: dict, build) -> torch.nn.Module:
+        """A copy of the net `build()` makes right after seeding (built once per key); the torch RNG is left
+        exactly as building it would have left it."""
+        name = json.dumps(key, sort_keys=True, default=str)
+        kept = self.initial.get(name)
+        if kept is None:
+            net = build()
+            kept = self.initial[name] = InitialNet(copy.deepcopy(net), torch.get_rng_state())
+            return net
+        torch.set_rng_state(kept.rng_state)
+        return copy.deepcopy(kept.net)

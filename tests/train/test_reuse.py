@@ -1,0 +1,106 @@
+"""A fold's stages share memory (initial net, resized images, handed-on weights, validation predictions)
+without changing a single number: the same weights and predictions as the stages run from disk."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from mmdlm.config import Config
+from mmdlm.data.cache import ImageCache
+from mmdlm.data.samples import EvalSamples, TrainSamples
+from mmdlm.data.toy import planted_records
+from mmdlm.data.transforms import to_chw
+from mmdlm.train.checkpoints import model_state, read_checkpoint
+from mmdlm.train.fit import Devices, _validation_is_prediction, fit_stage, trainer_kwargs
+from mmdlm.train.module import SurvivalModule
+from mmdlm.train.predict import predict
+from mmdlm.train.reuse import FoldReuse
+from mmdlm.train.staged import train_fold
+
+TINY = {
+    "data": {"image_size": 24, "val_images_per_modality": 2},
+    "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
+    "train": {"batch_size": 8, "eval_batch_size": 5, "epochs_unimodal": 2, "epochs_multimodal": 1,
+              "cpu_threads": 1, "accelerator": "cpu"},  # where float32 validation is the prediction
+}
+
+
+@pytest.fixture(scope="module")
+def cfg() -> Config:
+    return Config.model_validate(TINY)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return planted_records(n=18, size=32, images_per_patient=3, n_genomic=4, seed=5)
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_image_cache_returns_the_resized_image_and_keeps_to_its_budget(records) -> None:
+    source = records[0].images["tile_10x"]
+    cache = ImageCache(max_bytes=3 * 24 * 24 * 2)  # room for two 24 px images
+    first = cache.get(source, 1, 24)
+    assert torch.equal(first, to_chw(source[1], 24)) and first.shape == (3, 24, 24)
+    assert cache.get(source, 1, 24) is first and len(cache) == 1  # the second read is the kept tensor
+    cache.get(source, 2, 24)
+    third = cache.get(source, 0, 24)  # over budget: computed, not kept
+    assert len(cache) == 2 and cache.bytes == 2 * 3 * 24 * 24
+    assert torch.equal(third, to_chw(source[0], 24)) and cache.get(source, 0, 24) is not third
+    # datasets with a cache give exactly the samples they give without one (augmentation drawn anew)
+    shared = ImageCache(2**20)
+    for kind in (TrainSamples, EvalSamples):
+        args = (records, ["tile_10x", "radiology"], 24)
+        plain = kind(*args, 1, 0) if kind is EvalSamples else kind(*args)
+        cached = kind(*args, 1, 0, cache=shared) if kind is EvalSamples else kind(*args, cache=shared)
+        for key in ([(3, 11), (3, 11), (5, 7)] if kind is TrainSamples else [0, 0, 4]):
+            a, b = plain[key], cached[key]
+            assert a["images"].keys() == b["images"].keys()
+            assert all(torch.equal(a["images"][m], b["images"][m]) for m in a["images"])
+    assert len(shared) > 0
+
+
+def test_shared_fold_state_gives_the_weights_and_predictions_of_stages_run_from_disk(
+    cfg, records, tmp_path
+) -> None:
+    train, val = records[:12], records[12:]
+    confs = ("histo_10x", "genomics", "histology")
+    out = train_fold(cfg, "cox", train, val, tmp_path / "fold", confs)
+    # each stage's weights equal those of the stage run alone: genomics (the fold's third stage) from its
+    # own seeded initial net, not a copy; histology with its inits read from disk, not handed over in memory
+    fold, alone = tmp_path / "fold", tmp_path / "alone"
+    fit_stage(cfg, "cox", "genomics", train, val, alone / "genomics", epochs=2)
+    init = {m: fold / f"histo_{m[5:]}" / "model.ckpt" for m in ("tile_10x", "tile_5x")}
+    fit_stage(cfg, "cox", "histology", train, val, alone / "histology", epochs=1, init=init)
+    for conf in ("genomics", "histology"):
+        a = model_state(read_checkpoint(fold / conf / "model.ckpt"))
+        assert _same(a, model_state(read_checkpoint(alone / conf / "model.ckpt"))), conf
+    # the predictions taken from the last validation epoch equal, bit for bit, those of the saved model
+    for conf in confs:
+        again = predict(fold / conf / "model.ckpt", val, cfg)
+        pd.testing.assert_frame_equal(out[conf], again, check_exact=True)
+
+
+def test_kept_checkpoint_is_the_file_and_validation_is_the_prediction_only_in_plain_float32(
+    cfg, records, tmp_path
+) -> None:
+    train, val = records[:12], records[12:]
+    reuse = FoldReuse.for_config(cfg)
+    res = fit_stage(cfg, "5yss", "histo_5x", train, val, tmp_path / "a", epochs=2, reuse=reuse)
+    kept = reuse.checkpoints[res.model]
+    disk = read_checkpoint(res.model)
+    assert _same(model_state(kept), model_state(disk))
+    assert kept["hyper_parameters"] == disk["hyper_parameters"] and kept["epoch"] == disk["epoch"] == 1
+    labelled = [r for r in val if r.label_5y is not None]
+    pd.testing.assert_frame_equal(reuse.predictions[res.model], predict(res.model, labelled, cfg),
+                                  check_exact=True)
+    # a validation in bf16 or channels_last is not what predict_model computes: then the checkpoint predicts
+    module = SurvivalModule(**read_checkpoint(res.model)["hyper_parameters"])
+    assert _validation_is_prediction(trainer_kwargs(cfg, Devices()), module)
+    assert not _validation_is_prediction(trainer_kwargs(cfg, Devices(precision="bf16-mixed")), module)
+    module.hparams.channels_last = True
+    assert not _validation_is_prediction(trainer_kwargs(cfg, Devices()), module)
