@@ -163,3 +163,17 @@ def test_config_section_is_strict(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump({"model": {"encoder": {"name": "resnet18", "wieghts": "x"}}}))
     with pytest.raises(MmdlmError, match="model.encoder.wieghts"):
         load_config(bad)
+
+
+def test_documented_presets_are_valid_configs() -> None:
+    import re
+
+    import timm
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "formats" / "features.md").read_text()
+    block = re.search(r"```yaml\n(model:.*?)```", doc, re.S).group(1)
+    presets = [d.get("model", d)["encoder"] for d in yaml.safe_load_all(block)]
+    assert [p["label"] for p in presets] == ["UNI", "Virchow2", "H-optimus-0", "Prov-GigaPath"]
+    for preset in presets:
+        cfg = EncoderConfig.model_validate(preset)
+        assert cfg.family == "timm" and timm.is_model(cfg.name)
