@@ -63,7 +63,7 @@ def extraction_vs_forward(
     if rt.channels_last:
         encoder = encoder.to(memory_format=torch.channels_last)
     data = GridTiles(grid, 0.0)
-    tiles = torch.stack([data[i][1] for i in range(len(data))])
+    tiles = torch.stack([tile for _, _, tile, _ in data])
     pure = _pure_rate(encoder, tiles, rt)
     embed_grid(encoder, grid, 0.0, rt)  # warm: workers' imports, allocator
     _sync(rt.device)

@@ -125,6 +125,16 @@ def test_rerun_keeps_fresh_and_redoes_stale(extracted, slides: pd.DataFrame, mod
     assert changed["counts"]["redone"] == 1
 
 
+def test_loader_workers_share_the_bands(extracted, slides: pd.DataFrame, module_dir: Path) -> None:
+    out = module_dir / "feats-loader"
+    feats = FeaturesConfig(batch_size=8, num_workers=2)
+    extract_features(slides.iloc[:1], out, TILING, VIT, feats, progress=False)
+    for mag in (10.0, 5.0):
+        a, b = read_magnification(out / "cmu.h5", mag), read_magnification(extracted[0] / "cmu.h5", mag)
+        np.testing.assert_array_equal(a.coords, b.coords)
+        np.testing.assert_allclose(a.features.astype(np.float32), b.features.astype(np.float32), atol=2e-3)
+
+
 @pytest.mark.slow  # two worker processes import torch and timm: ~45 s on 2 loaded cores
 def test_fan_out_on_local_pool_gives_the_same_features(
     extracted, slides: pd.DataFrame, module_dir: Path

@@ -50,7 +50,6 @@ def embed_grid(
     loader = DataLoader(
         data,
         batch_size=rt.batch_size,
-        shuffle=False,
         num_workers=rt.num_workers,
         collate_fn=collate_tiles,
         pin_memory=rt.device.type == "cuda",
@@ -58,28 +57,30 @@ def embed_grid(
         prefetch_factor=4 if rt.num_workers else None,
     )
     n_mag = len(grid.geometries)
-    feats: list[list[np.ndarray]] = [[] for _ in range(n_mag)]
-    kept_all: list[np.ndarray] = []
-    for mags, tiles, kept in loader:
-        kept_all.append(kept.numpy())
+    feats = [np.zeros((len(c), encoder.width), dtype=np.float16) for c in grid.coords]
+    kept_mask = [np.zeros(len(c), dtype=bool) for c in grid.coords]
+    for mags, pos, tiles, kept in loader:
         if bool(kept.any()):
             out = encoder.embed(
                 tiles[kept].to(rt.device, non_blocking=True), channels_last=rt.channels_last, bf16=rt.bf16
             )
             out = out.to(torch.float16).cpu().numpy()
-            mk = mags[kept].numpy()
+            mk, pk = mags[kept].numpy(), pos[kept].numpy()
             for m in range(n_mag):
-                feats[m].append(out[mk == m])
+                feats[m][pk[mk == m]] = out[mk == m]
+                kept_mask[m][pk[mk == m]] = True
         if progress is not None:
             progress(len(kept))
-    kept_mask = np.concatenate(kept_all) if kept_all else np.zeros(0, dtype=bool)
     parts, n_blurred = [], {}
     for m, (geometry, coords) in enumerate(zip(grid.geometries, grid.coords, strict=True)):
-        keep = kept_mask[data.mag_index == m]
-        f = np.concatenate(feats[m]) if feats[m] else np.zeros((0, encoder.width), dtype=np.float16)
+        keep = kept_mask[m]
         parts.append(
             MagnificationFeatures(
-                geometry.magnification, f, coords[keep], geometry.level0_size, geometry.effective_mpp
+                geometry.magnification,
+                feats[m][keep],
+                coords.reshape(-1, 2)[keep],
+                geometry.level0_size,
+                geometry.effective_mpp,
             )
         )
         n_blurred[geometry.magnification] = int((~keep).sum())

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import IterableDataset, get_worker_info
 
 from mmdlm.slides.config import TilingConfig
-from mmdlm.slides.grid import read_tile_at, tile_grid
+from mmdlm.slides.grid import tile_grid
 from mmdlm.slides.levels import TileGeometry, tile_geometry
 from mmdlm.slides.reader import open_slide
 from mmdlm.slides.tissue import is_blurred, tissue_mask
@@ -50,10 +50,12 @@ def slide_grid(path: str | Path, cfg: TilingConfig) -> SlideGrid:
         return SlideGrid(str(path), geometries, coords, slide.mpp.x, slide.mpp.y, slide.vendor)
 
 
-class GridTiles(Dataset):
-    """Item i: (magnification index, uint8 [3, S, S] tile, kept) for the i-th grid tile (magnifications in
-    order, row-major within each); `kept` is False for a tile the tiler's blur filter drops. The slide is
-    opened once per process (never across a fork)."""
+class GridTiles(IterableDataset):
+    """Yields (magnification index, position in that magnification's grid, uint8 [3, S, S] tile, kept) for
+    every grid tile, read as the tiler reads them: magnifications that share a pyramid level in read groups
+    (mmdlm.slides.mosaic: each level pixel decoded once, coarse tiles assembled bit for bit), band by band.
+    `kept` is False for a tile the tiler's blur filter drops. With several DataLoader workers each reads
+    every n-th band; the slide is opened in the process that reads (never across a fork)."""
 
     def __init__(self, grid: SlideGrid, blur_threshold: float) -> None:
         self.grid = grid
@@ -61,32 +63,41 @@ class GridTiles(Dataset):
         self.mag_index = np.concatenate(
             [np.full(len(c), i, dtype=np.int64) for i, c in enumerate(grid.coords)] or [np.zeros(0, np.int64)]
         )
-        self.xy = np.concatenate([c.reshape(-1, 2) for c in grid.coords] or [np.zeros((0, 2), np.int64)])
-        self._slide: tuple[int, object] | None = None
 
     def __len__(self) -> int:
-        return len(self.xy)
+        return len(self.mag_index)
 
-    def _reader(self):
-        if self._slide is None or self._slide[0] != os.getpid():
-            self._slide = (os.getpid(), open_slide(self.grid.path))
-        return self._slide[1]
+    def __iter__(self) -> Iterator[tuple[int, int, torch.Tensor, bool]]:
+        from mmdlm.slides.mosaic import iter_group_tiles, read_groups
 
-    def __getitem__(self, i: int) -> tuple[int, torch.Tensor, bool]:
-        m = int(self.mag_index[i])
-        tile = read_tile_at(self._reader(), self.xy[i], self.grid.geometries[m])
-        kept = not is_blurred(tile, self.blur_threshold)
-        return m, torch.from_numpy(np.array(tile, copy=True)).permute(2, 0, 1), kept
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
+        index = {g.magnification: i for i, g in enumerate(self.grid.geometries)}
+        position = [
+            {(int(x), int(y)): k for k, (x, y) in enumerate(c.reshape(-1, 2))} for c in self.grid.coords
+        ]
+        with open_slide(self.grid.path) as slide:
+            for group in read_groups(list(self.grid.geometries), share=slide.reads_argb):
+                coords = {
+                    g.magnification: self._share(
+                        self.grid.coords[index[g.magnification]], group.band, wid, nw
+                    )
+                    for g in group.geometries
+                }
+                for geometry, xy, tile in iter_group_tiles(slide, group, coords):
+                    m = index[geometry.magnification]
+                    kept = not is_blurred(tile, self.blur_threshold)
+                    tensor = torch.from_numpy(np.array(tile, copy=True)).permute(2, 0, 1)
+                    yield m, position[m][(int(xy[0]), int(xy[1]))], tensor, kept
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_slide"] = None
-        return state
+    @staticmethod
+    def _share(coords: np.ndarray, band: int, wid: int, nw: int) -> np.ndarray:
+        """This worker's rows of bands (every nw-th band of `band` level-0 px)."""
+        coords = coords.reshape(-1, 2)
+        return coords if nw == 1 else coords[(coords[:, 1] // band) % nw == wid]
 
 
-def collate_tiles(
-    items: list[tuple[int, torch.Tensor, bool]],
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(magnification index int64 [B], uint8 tiles [B, 3, S, S], kept bool [B])."""
-    mags, tiles, kept = zip(*items, strict=True)
-    return torch.tensor(mags), torch.stack(tiles), torch.tensor(kept)
+def collate_tiles(items: list[tuple[int, int, torch.Tensor, bool]]) -> tuple[torch.Tensor, ...]:
+    """(magnification index int64 [B], grid position int64 [B], uint8 tiles [B, 3, S, S], kept bool [B])."""
+    mags, pos, tiles, kept = zip(*items, strict=True)
+    return torch.tensor(mags), torch.tensor(pos), torch.stack(tiles), torch.tensor(kept)
