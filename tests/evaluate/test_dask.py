@@ -90,8 +90,7 @@ def test_folds_on_dask_with_a_worker_killed_mid_fold_give_the_local_results(clus
     thread.start()
     killed = None
     with distributed.Client(cluster.scheduler_address, timeout=30) as client:
-        deadline = time.monotonic() + 180
-        while killed is None and thread.is_alive() and time.monotonic() < deadline:
+        while killed is None and thread.is_alive():  # pytest-timeout bounds it (a loaded machine is slow)
             if (run / "cv" / "cox" / "fold_1" / "histo_10x").is_dir():  # fold 1 is training
                 killed = _worker_of(client, "mmdlm-cv-1-")
                 if killed is not None:

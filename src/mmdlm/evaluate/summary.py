@@ -103,7 +103,8 @@ def fold_ibs(d: pd.DataFrame, k: int, train: pd.DataFrame) -> float | None:
     """Integrated Brier score of fold k: survival from a Cox model of the standardised risk fitted on the
     other folds' out-of-fold predictions (Breslow), scored on fold k (IPCW from its training patients)."""
     z = standardised_risk(d)
-    other, this = d["fold"] != k, d["fold"] == k
+    # as for Uno's C: the censoring distribution is only estimable inside the training follow-up
+    other, this = d["fold"] != k, (d["fold"] == k) & (d["time"] < train["time"].max())
     if other.sum() < 2 or d.loc[other, "event"].sum() == 0 or this.sum() < 2:
         return None
     # the grid stays inside both the IPCW training follow-up and the follow-up the Cox model was fitted on
