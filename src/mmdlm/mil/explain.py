@@ -146,3 +146,49 @@ def explain_patient(
             )
             written += [geo, png]
     return written
+
+
+def explain_mil_run(
+    cfg,
+    run_dir: Path,
+    cohort: Path,
+    features: Path,
+    out_dir: Path,
+    patients: list[str] | None = None,
+    configuration: str | None = None,
+) -> dict:
+    """MIL maps (cox) of `patients`, or of the `explain.gallery_size` highest- and lowest-risk validation
+    patients of the configuration (default: the run's reference, the fused one); returns {configuration,
+    patients: {patient_id: [files relative to out_dir]}}."""
+    import pandas as pd
+
+    from mmdlm.cohort.manifest import load_manifest
+    from mmdlm.mil.bags import load_bags
+
+    run_dir = Path(run_dir)
+    metrics = (
+        json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    )
+    if "cox" not in metrics.get("tasks", {}):
+        raise MmdlmError(
+            "no cox cross-validation in this run (run `mmdlm cv` with model.family: mil)",
+            file=run_dir / "metrics.json",
+        )
+    conf = configuration or metrics["tasks"]["cox"]["reference"]
+    if patients is None:
+        pred = pd.read_csv(run_dir / "predictions.csv", dtype={"patient_id": str})
+        pred = pred[(pred["task"] == "cox") & (pred["configuration"] == conf)].sort_values("risk")
+        k = cfg.explain.gallery_size
+        patients = list(pred["patient_id"].head(k)) + list(pred["patient_id"].tail(k))
+    records = {r.patient_id: r for r in load_bags(cohort, features)}
+    slides = load_manifest(cohort).slides
+    paths = dict(zip(slides["slide_id"], slides["path"], strict=True))
+    files = {}
+    for pid in dict.fromkeys(patients):
+        if pid not in records:
+            raise MmdlmError("patient has no feature bags", file=features, patient=pid)
+        written = explain_patient(
+            run_dir, "cox", conf, records[pid], paths, out_dir, cfg.explain.thumbnail_max_side
+        )
+        files[pid] = [str(p.relative_to(out_dir)) for p in written]
+    return {"configuration": conf, "patients": files}

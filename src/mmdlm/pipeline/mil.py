@@ -72,29 +72,11 @@ def run_mil_family(
 
 
 def explain_extremes(cfg: Config, layout: CohortLayout, metrics: dict) -> dict:
-    """MIL maps of the `explain.gallery_size` highest- and lowest-risk patients (cox, fused configuration),
-    each from the fold model that had the patient in its validation fold."""
-    import pandas as pd
-
-    from mmdlm.cohort.manifest import load_manifest
-    from mmdlm.mil.bags import load_bags
-    from mmdlm.mil.explain import explain_patient
+    """MIL maps of the `explain.gallery_size` highest- and lowest-risk patients (cox, fused configuration)
+    into RUN/mil/explain, each from the fold model that had the patient in its validation fold."""
+    from mmdlm.mil.explain import explain_mil_run
 
     if "cox" not in metrics["tasks"]:
         return {}
-    conf = metrics["tasks"]["cox"]["reference"]
-    pred = pd.read_csv(layout.mil / "predictions.csv", dtype={"patient_id": str})
-    pred = pred[(pred["task"] == "cox") & (pred["configuration"] == conf)].sort_values("risk")
-    k = cfg.explain.gallery_size
-    chosen = list(pred["patient_id"].head(k)) + list(pred["patient_id"].tail(k))
-    records = {r.patient_id: r for r in load_bags(layout.manifest, layout.features)}
-    slides = load_manifest(layout.manifest).slides
-    paths = dict(zip(slides["slide_id"], slides["path"], strict=True))
-    out = layout.mil / "explain"
-    files = {}
-    for pid in dict.fromkeys(chosen):
-        written = explain_patient(
-            layout.mil, "cox", conf, records[pid], paths, out, cfg.explain.thumbnail_max_side
-        )
-        files[pid] = [str(p.relative_to(layout.mil)) for p in written]
-    return {"configuration": conf, "patients": files}
+    done = explain_mil_run(cfg, layout.mil, layout.manifest, layout.features, layout.mil / "explain")
+    return {**done, "patients": {p: [f"explain/{f}" for f in files] for p, files in done["patients"].items()}}
