@@ -14,11 +14,11 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kirc"
 def run(out_dir: Path, epochs: int = 30) -> dict:
     """Ingest KIRC (DSS, top-10 alterations), run_cv(genomics, cox) with the real staged training."""
     from mmdlm.cohort.config import IngestConfig
-    from mmdlm.cohort.ingest import IngestSources, run_ingest
     from mmdlm.config import load_config, packaged_config
     from mmdlm.data.records import load_records
     from mmdlm.evaluate.baselines import baselines_for_cohort
     from mmdlm.evaluate.cv import run_cv
+    from mmdlm.pipeline.ingest import IngestSources, run_ingest
 
     out_dir = Path(out_dir)
     cohort = out_dir / "kirc_cohort"

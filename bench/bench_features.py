@@ -22,7 +22,7 @@ from mmdlm.features.config import FeaturesConfig
 from mmdlm.features.embed import embed_grid, runtime
 from mmdlm.features.tiles import GridTiles, slide_grid
 from mmdlm.slides.config import TilingConfig
-from mmdlm.slides.tiff_writer import tissue_like, write_array_tiff
+from mmdlm.synth.tiff import tissue_like, write_array_tiff
 
 #: dense bf16 matrix throughput of an H200 (TFLOP/s)
 H200_BF16_TFLOPS = 790.0

@@ -49,9 +49,9 @@ def truth_cindex(truth: pd.DataFrame, modalities) -> float:
 def run(out_dir: Path, crop: str = "fixed_fov") -> dict:
     """Synthetic cohort -> tiles, radiology -> 3-fold CV (cox); C-index per configuration vs its truth C."""
     from mmdlm.config import Config
-    from mmdlm.evaluate.runner import cross_validate
     from mmdlm.modalities import CONFIGURATIONS
     from mmdlm.pipeline.demo import prepare_cohort
+    from mmdlm.pipeline.evaluate import cross_validate
     from mmdlm.pipeline.layout import run_layout
 
     setting = {**SETTING, "radiology": {**SETTING["radiology"], "crop": crop}}

@@ -17,8 +17,8 @@ def run(out_dir: pathlib.Path, workers: int = 2) -> dict:
     """Write the default cohort under `out_dir` and return the measured figures beside their ceilings."""
     import pandas as pd
 
-    from mmdlm.cohort.synth import SynthConfig, write_synthetic_cohort
-    from mmdlm.cohort.synth.truth import component_cindices
+    from mmdlm.synth import SynthConfig, write_synthetic_cohort
+    from mmdlm.synth.truth import component_cindices
 
     out = pathlib.Path(out_dir) / "synth_default"
     if out.exists():

@@ -27,7 +27,7 @@ from mmdlm.slides.mosaic import read_groups
 from mmdlm.slides.pipeline import tile_slide
 from mmdlm.slides.reader import open_slide
 from mmdlm.slides.store import open_store
-from mmdlm.slides.tiff_writer import write_pyramidal_tiff
+from mmdlm.synth.tiff import write_pyramidal_tiff
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SLIDE = (REPO / ".." / "shared" / "data" / "slides" / "CMU-1-Small-Region.svs").resolve()

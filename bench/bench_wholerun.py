@@ -59,7 +59,7 @@ def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
     """What `mmdlm cv --cohort ... --run RUN --config CONFIG` does, with the moments it reaches noted."""
     t_python = time.time()
     from mmdlm.config import load_config
-    from mmdlm.evaluate.runner import cross_validate
+    from mmdlm.pipeline.evaluate import cross_validate
     from mmdlm.train.staged import train_fold
 
     first = _FirstStep()

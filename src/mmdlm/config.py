@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError
 
-from mmdlm.cohort.config import IngestConfig, SynthConfig
+from mmdlm.cohort.config import IngestConfig
 from mmdlm.config_base import StrictModel
 from mmdlm.data.config import DataConfig
 from mmdlm.errors import MmdlmError
@@ -20,6 +20,7 @@ from mmdlm.model.config import ModelConfig
 from mmdlm.pipeline.config import DemoConfig
 from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.slides.config import TilingConfig
+from mmdlm.synth.config import SynthConfig
 from mmdlm.train.config import TrainConfig
 
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from mmdlm.cohort.config import IngestConfig
-from mmdlm.cohort.ingest import IngestSources, ingest, run_ingest
 from mmdlm.cohort.manifest import load_manifest
 from mmdlm.errors import MmdlmError
+from mmdlm.pipeline.ingest import IngestSources, ingest, run_ingest
 
 
 def _ingest(study, **kw):

@@ -111,8 +111,8 @@ def materials(module_dir: Path) -> dict[str, Path]:
 
     from mmdlm.config import load_config, packaged_config
     from mmdlm.data.toy import planted_records, write_toy_stores
-    from mmdlm.evaluate.runner import cross_validate
-    from mmdlm.slides.tiff_writer import tissue_like, write_array_tiff
+    from mmdlm.pipeline.evaluate import cross_validate
+    from mmdlm.synth.tiff import tissue_like, write_array_tiff
 
     cohort, tiles, rad = write_toy_stores(
         planted_records(n=30, size=8, images_per_patient=2, seed=1), module_dir / "toy"
@@ -649,7 +649,7 @@ def test_cv_logs_skipped_patients_in_the_run_log_and_prints_one_line(materials, 
     import logging
 
     from mmdlm.config import load_config, packaged_config
-    from mmdlm.evaluate.runner import cross_validate
+    from mmdlm.pipeline.evaluate import cross_validate
 
     cohort = tmp_path / "cohort"
     shutil.copytree(materials["cohort"], cohort)

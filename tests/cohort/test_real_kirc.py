@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mmdlm.cohort.config import IngestConfig
-from mmdlm.cohort.ingest import IngestSources, run_ingest
 from mmdlm.cohort.manifest import load_manifest
+from mmdlm.pipeline.ingest import IngestSources, run_ingest
 
 
 @pytest.fixture(scope="module")

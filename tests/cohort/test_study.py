@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mmdlm.cohort.config import IngestConfig
-from mmdlm.cohort.ingest import IngestSources, ingest
 from mmdlm.errors import MmdlmError
+from mmdlm.pipeline.ingest import IngestSources, ingest
 
 MAF = (
     "Hugo_Symbol\tTumor_Sample_Barcode\tVariant_Classification\n"

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cohorts import kirc_patients, kits_patients  # noqa: E402
 
 from mmdlm.cohort.config import IngestConfig  # noqa: E402
-from mmdlm.cohort.ingest import IngestSources, run_ingest, write_result  # noqa: E402
 from mmdlm.cohort.kits19 import ingest_kits19  # noqa: E402
+from mmdlm.pipeline.ingest import IngestSources, run_ingest, write_result  # noqa: E402
 
 ORDINAL = {"t_stage": lambda s: s.str.extract(r"T(\d)", expand=False),
            "n_stage": lambda s: s.str.extract(r"N(\d)", expand=False),

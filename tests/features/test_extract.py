@@ -25,7 +25,7 @@ from mmdlm.features.pipeline import extract_features
 from mmdlm.features.store import read_magnification, read_radiology
 from mmdlm.slides import tile_slides
 from mmdlm.slides.config import TilingConfig
-from mmdlm.slides.tiff_writer import tissue_like, write_array_tiff
+from mmdlm.synth.tiff import tissue_like, write_array_tiff
 
 TILING = TilingConfig(tile_size=96)
 VIT = EncoderConfig(family="timm", name="vit_tiny_patch16_224", weights="random", input_size=32)

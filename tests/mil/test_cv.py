@@ -12,7 +12,7 @@ import yaml
 
 from mmdlm.config import load_config
 from mmdlm.errors import MmdlmError
-from mmdlm.evaluate.runner import cross_validate
+from mmdlm.pipeline.evaluate import cross_validate
 from mmdlm.features.store import MagnificationFeatures, write_slide_store
 from mmdlm.mil.toy import planted_bags
 

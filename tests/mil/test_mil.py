@@ -174,7 +174,7 @@ def test_explain_maps_attention_and_tile_risk(planted_fold, tmp_path: Path) -> N
 
     from mmdlm.explain.qupath import geojson_errors
     from mmdlm.mil.explain import explain_patient, load_mil_model, tile_maps
-    from mmdlm.slides.tiff_writer import tissue_like, write_array_tiff
+    from mmdlm.synth.tiff import tissue_like, write_array_tiff
 
     train, val, cfg = planted_fold
     cfg = cfg.model_copy(update={"mil": MilConfig(epochs_unimodal=2, epochs_multimodal=1, max_instances=32)})

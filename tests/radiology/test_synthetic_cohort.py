@@ -11,15 +11,15 @@ import pytest
 import SimpleITK as sitk
 from scipy.spatial.distance import pdist
 
-from mmdlm.cohort.synth import writer as synth  # the project's own module: a plain import (no skip)
 from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.radiology.pipeline import extract_cohort
 from mmdlm.radiology.store import read_index
+from mmdlm.synth import writer as synth  # the project's own module: a plain import (no skip)
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from mmdlm.cohort.synth.config import SynthConfig
+    from mmdlm.synth.config import SynthConfig
 
     out = tmp_path_factory.mktemp("synth") / "cohort"
     cfg = SynthConfig(patients=6, slide_width=256, slide_height=256, slide_downsamples=(1,), mri_fraction=0.5)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmdlm.slides.tiff_writer import tissue_like, write_array_tiff
+from mmdlm.synth.tiff import tissue_like, write_array_tiff
 
 
 @pytest.fixture(scope="session")

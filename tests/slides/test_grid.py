@@ -13,8 +13,8 @@ from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide, read_tile, tile_geometry, tile_grid, tissue_mask
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.grid import grid_coords
-from mmdlm.slides.tiff_writer import write_array_tiff
 from mmdlm.slides.tissue import slide_thumbnail
+from mmdlm.synth.tiff import write_array_tiff
 
 
 def stained_fraction(tile: np.ndarray) -> float:

@@ -303,7 +303,7 @@ def test_open_store_rejects_non_stores(tmp_path: Path) -> None:
 
 
 def test_a_second_concurrent_run_is_refused(tmp_path: Path, cmu_slide: Path) -> None:
-    from mmdlm.slides.pipeline import tiles_lock
+    from mmdlm.locks import folder_lock as tiles_lock
 
     with tiles_lock(tmp_path / "t"):
         with pytest.raises(MmdlmError, match="in use by process") as exc:

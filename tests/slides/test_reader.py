@@ -11,8 +11,8 @@ from PIL import Image
 
 from mmdlm.errors import MmdlmError
 from mmdlm.slides import open_slide
-from mmdlm.slides.reader import SlideReader, argb_to_rgb, rgb_from_argb
-from mmdlm.slides.tiff_writer import write_array_tiff
+from mmdlm.slides.openslide_reader import OpenSlideReader, argb_to_rgb, rgb_from_argb
+from mmdlm.synth.tiff import write_array_tiff
 
 
 def test_real_aperio_slide_geometry_and_mpp(cmu_slide: Path) -> None:
@@ -70,7 +70,7 @@ def test_read_argb_is_openslides_buffer(cmu_slide: Path, monkeypatch: pytest.Mon
         assert slide.reads_argb
         argb = slide.read_argb(location, 0, size)
         region = slide.read_region(location, 0, size, reduce=2)
-        monkeypatch.setattr(SlideReader, "reads_argb", property(lambda self: False))
+        monkeypatch.setattr(OpenSlideReader, "reads_argb", property(lambda self: False))
         with pytest.raises(MmdlmError, match="CMU-1-Small-Region.svs"):
             slide.read_argb(location, 0, size)
     rgba = np.asarray(openslide.OpenSlide(str(cmu_slide)).read_region(location, 0, size))

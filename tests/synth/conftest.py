@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mmdlm.cohort.synth import SynthConfig, write_synthetic_cohort
+from mmdlm.synth import SynthConfig, write_synthetic_cohort
 
 SMALL = {
     "patients": 4,

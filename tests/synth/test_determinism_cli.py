@@ -6,7 +6,7 @@ import filecmp
 import hashlib
 from pathlib import Path
 
-from mmdlm.cohort.synth import write_synthetic_cohort
+from mmdlm.synth import write_synthetic_cohort
 
 from .conftest import SMALL
 

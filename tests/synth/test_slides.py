@@ -7,7 +7,7 @@ import re
 import numpy as np
 import openslide
 
-from mmdlm.cohort.synth.histology import HistologyParams, region_fractions, render_tissue
+from mmdlm.synth.histology import HistologyParams, region_fractions, render_tissue
 
 GDC_NAME = re.compile(r"^(TCGA-SY-\d{4})-01Z-00-DX1\.([0-9A-F-]{36})\.tiff$")
 

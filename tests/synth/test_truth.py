@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from mmdlm.cohort.synth import SynthConfig
-from mmdlm.cohort.synth.genomics import simulate_genomics
-from mmdlm.cohort.synth.truth import component_cindices, patient_id, simulate_truth
+from mmdlm.synth import SynthConfig
+from mmdlm.synth.genomics import simulate_genomics
+from mmdlm.synth.truth import component_cindices, patient_id, simulate_truth
 
 
 def _truth(n: int, seed: int) -> tuple[pd.DataFrame, object]:

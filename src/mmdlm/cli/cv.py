@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Cross-validate every configuration, then write predictions.csv and metrics.json in RUN."""
         from mmdlm.evaluate.compare import format_table
-        from mmdlm.evaluate.runner import cross_validate
+        from mmdlm.pipeline.evaluate import cross_validate
 
         cfg = resolve_config(config)
         result = cross_validate(cfg, cohort, tiles, radiology, run, tasks=task or None,

@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
         config: Path = CONFIG_OPTION,
     ) -> None:
         """Mean risk of every fold model per configuration; metrics in RUN/external/<name>/metrics.json."""
-        from mmdlm.evaluate.runner import evaluate_cohort
         from mmdlm.names import check_id
+        from mmdlm.pipeline.evaluate import evaluate_cohort
 
         label = check_id(name or cohort.resolve().name, field="--name", what="cohort name")
         cfg = resolve_config(config)

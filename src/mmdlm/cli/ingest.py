@@ -1,4 +1,4 @@
-"""`mmdlm ingest`: thin CLI over mmdlm.cohort.ingest (cBioPortal + sources) and mmdlm.cohort.kits19."""
+"""`mmdlm ingest`: thin CLI over mmdlm.pipeline.ingest (cBioPortal + sources) and mmdlm.cohort.kits19."""
 
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="do not print the summary table"),
     ) -> None:
         """Turn a cohort (cBioPortal study, CDR, slides, radiology, alterations) into the manifest folder."""
-        from mmdlm.cohort.ingest import IngestSources, ingest, write_result
         from mmdlm.cohort.kits19 import ingest_kits19
         from mmdlm.cohort.summary import print_summary
+        from mmdlm.pipeline.ingest import IngestSources, ingest, write_result
 
         cfg = resolve_config(config).ingest
         if (cbioportal is None) == (kits19 is None):

@@ -1,4 +1,4 @@
-"""`mmdlm synth`: write the synthetic ccRCC demo cohort (thin CLI over mmdlm.cohort.synth)."""
+"""`mmdlm synth`: write the synthetic ccRCC demo cohort (thin CLI over mmdlm.synth)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         """Write a synthetic TCGA-KIRC-like cohort: cBioPortal study, GDC slides, TCIA DICOM, truth tables."""
         from pydantic import ValidationError
 
-        from mmdlm.cohort.synth import write_synthetic_cohort
+        from mmdlm.synth import write_synthetic_cohort
 
         if patients is not None and patients < 1:
             raise MmdlmError(f"--patients must be >= 1, got {patients}", field="patients")

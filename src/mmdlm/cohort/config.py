@@ -1,4 +1,4 @@
-"""Config section owned by mmdlm.cohort (ingest); the synthetic cohort's section lives in cohort/synth."""
+"""Config section owned by mmdlm.cohort (ingest); the synthetic cohort's section lives in mmdlm.synth."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from mmdlm.cohort.synth.config import SynthConfig
 from mmdlm.config_base import StrictModel
 
-__all__ = ["IngestConfig", "SynthConfig", "DEFAULT_MAF_EXCLUDED"]
+__all__ = ["IngestConfig", "DEFAULT_MAF_EXCLUDED"]
 
 #: MAF Variant_Classification values that do not count as a mutation (silent or outside the coding sequence).
 DEFAULT_MAF_EXCLUDED: tuple[str, ...] = (

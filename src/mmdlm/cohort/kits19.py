@@ -19,9 +19,9 @@ import pandas as pd
 
 from mmdlm.cohort.clinical import CLINICAL_PARSERS
 from mmdlm.cohort.endpoints import DAYS_PER_MONTH, label_5y
-from mmdlm.cohort.ingest import IngestResult
 from mmdlm.cohort.patients import PATIENT_COLUMNS
 from mmdlm.cohort.radiology_folder import RADIOLOGY_COLUMNS
+from mmdlm.cohort.result import IngestResult
 from mmdlm.cohort.slides_folder import SLIDE_COLUMNS
 from mmdlm.cohort.summary import availability_counts, clinical_counts, endpoint_counts
 from mmdlm.errors import MmdlmError

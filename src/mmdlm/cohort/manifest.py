@@ -19,6 +19,7 @@ from mmdlm.cohort.endpoints import ENDPOINTS
 from mmdlm.cohort.patients import PATIENT_COLUMNS
 from mmdlm.cohort.radiology_folder import IMAGE_MODALITIES, KINDS, PLANES, RADIOLOGY_COLUMNS
 from mmdlm.cohort.slides_folder import SLIDE_COLUMNS
+from mmdlm.cohort.tables import first_row
 from mmdlm.errors import MmdlmError
 from mmdlm.names import id_problem
 
@@ -149,7 +150,7 @@ def _numeric(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
     values = pd.to_numeric(raw.where(raw != ""), errors="coerce")
     bad = (raw != "") & (values.isna() | ~np.isfinite(values.fillna(0).to_numpy(dtype=float)))
     if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+        i = first_row(bad)
         raise _fail(path, frame, i, column, f"not a number: {raw.iloc[i]!r}")
     return values.astype(float)
 
@@ -158,7 +159,7 @@ def _binary(path: Path, frame: pd.DataFrame, column: str, allow_empty: bool) -> 
     values = _numeric(path, frame, column)
     bad = ~values.isin([0.0, 1.0]) & (values.notna() | (not allow_empty))
     if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+        i = first_row(bad)
         raise _fail(
             path,
             frame,
@@ -172,10 +173,10 @@ def _binary(path: Path, frame: pd.DataFrame, column: str, allow_empty: bool) -> 
 def _unique_ids(path: Path, frame: pd.DataFrame, column: str) -> None:
     empty = frame[column] == ""
     if empty.any():
-        raise _fail(path, frame, int(np.flatnonzero(empty.to_numpy())[0]), column, f"empty {column}")
+        raise _fail(path, frame, first_row(empty), column, f"empty {column}")
     dup = frame[column].duplicated()
     if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
+        i = first_row(dup)
         raise _fail(path, frame, i, column, f"duplicate {column} {frame[column].iloc[i]!r}")
 
 
@@ -191,7 +192,7 @@ def _safe_ids(path: Path, frame: pd.DataFrame, column: str) -> None:
 def _known_patients(path: Path, frame: pd.DataFrame, patients: set[str]) -> None:
     unknown = ~frame["patient_id"].isin(patients)
     if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        i = first_row(unknown)
         raise _fail(path, frame, i, "patient_id", "patient not in patients.csv")
 
 
@@ -237,7 +238,7 @@ def _choices(
 ) -> None:
     ok = frame[column].isin(allowed) | ((frame[column] == "") & allow_empty)
     if not ok.all():
-        i = int(np.flatnonzero(~ok.to_numpy())[0])
+        i = first_row(~ok)
         raise _fail(
             path, frame, i, column, f"must be one of {', '.join(allowed)}, got {frame[column].iloc[i]!r}"
         )
@@ -255,11 +256,11 @@ def _load_patients(root: Path) -> pd.DataFrame:
     time = _numeric(path, frame, "time")
     neg = time < 0
     if neg.any():
-        raise _fail(path, frame, int(np.flatnonzero(neg.to_numpy())[0]), "time", "negative time")
+        raise _fail(path, frame, first_row(neg), "time", "negative time")
     event = _binary(path, frame, "event", allow_empty=True)
     half = time.isna() != event.isna()
     if half.any():
-        i = int(np.flatnonzero(half.to_numpy())[0])
+        i = first_row(half)
         raise _fail(
             path,
             frame,
@@ -273,7 +274,7 @@ def _load_patients(root: Path) -> pd.DataFrame:
         values = _numeric(path, frame, col)
         bad = values.notna() & ((values != values.round()) | (values < 0) | (values > 4))
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
+            i = first_row(bad)
             raise _fail(path, frame, i, col, f"must be an integer 0..4 or empty, got {frame[col].iloc[i]!r}")
         frame[col] = values.astype("Int64")
     frame["age"] = _numeric(path, frame, "age")
@@ -316,7 +317,7 @@ def load_manifest(cohort_dir: str | Path, *, check_files: bool = False) -> Manif
     _paths(rpath, radiology, "mask_path", root, required=False, check_files=check_files)
     dup = radiology.duplicated(subset=["patient_id", "path"])
     if dup.any():
-        raise _fail(rpath, radiology, int(np.flatnonzero(dup.to_numpy())[0]), "path", "series listed twice")
+        raise _fail(rpath, radiology, first_row(dup), "path", "series listed twice")
 
     features, info = _load_features(root)
     apath = root / ALTERATIONS_FILE

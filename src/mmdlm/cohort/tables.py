@@ -7,10 +7,17 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
 from mmdlm.names import check_id
+
+
+def first_row(mask: pd.Series | np.ndarray) -> int:
+    """0-based position of the first True of a boolean row mask (the row an error message names); the mask
+    must hold at least one True."""
+    return int(np.flatnonzero(np.asarray(mask, dtype=bool))[0])
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ def check_unique(table: Table, column: str, *, is_patient: bool = True) -> None:
             raise MmdlmError("empty identifier", file=table.path, row=table.line(i), field=column)
     dup = values.duplicated()
     if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
+        i = first_row(dup)
         raise MmdlmError(
             f"duplicate {column} {values.iloc[i]!r}",
             file=table.path,

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmdlm.cohort.clinical import parse_stage
 from mmdlm.errors import MmdlmError
 
 _MISSING = {"", "x", "nx", "mx", "tx", "gx", "na", "nan", "n/a", "#n/a", "unknown", "not available",
             "[not available]", "[unknown]", "[discrepancy]", "not_applicable", "none", "null"}
 _TNM = re.compile(r"^(?:[pcy]{0,2})\s*([tnm])?\s*([0-4])", re.IGNORECASE)
 _GRADE = re.compile(r"^(?:g|grade|isup|who)?\s*([1-4])\b", re.IGNORECASE)
-_STAGE = re.compile(r"^(?:stage)?\s*(iv|iii|ii|i|[1-4])(?:[abc]|\b)", re.IGNORECASE)
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 
 
 def _is_missing(value: object) -> bool:
@@ -47,11 +46,9 @@ def parse_factor(value: object, factor: str) -> float | None:
         m = _GRADE.match(text)
         if m:
             return float(m.group(1))
-    elif factor == "stage":
-        m = _STAGE.match(text)
-        if m:
-            g = m.group(1).lower()
-            return float(_ROMAN.get(g, int(g) if g.isdigit() else 0))
+    elif factor == "stage":  # the one clinical-stage parser (ingest's)
+        stage = parse_stage(text)
+        return None if stage is None else float(stage)
     raise ValueError(f"cannot read {value!r} as {factor}")
 
 

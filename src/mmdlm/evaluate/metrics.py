@@ -11,22 +11,13 @@ import warnings
 
 import numpy as np
 
+from mmdlm.cindex import harrell_cindex
+
+__all__ = ["harrell_cindex"]  # the one wrapper lives in mmdlm.cindex; more names below
+
 
 def _arr(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
-
-
-def harrell_cindex(time, event, risk) -> float | None:
-    """Harrell's C-index of a risk score (higher = worse) via lifelines; None when no pair is comparable."""
-    from lifelines.utils import concordance_index
-
-    t, e, r = _arr(time), _arr(event), _arr(risk)
-    if len(t) < 2 or e.sum() == 0:
-        return None
-    try:
-        return float(concordance_index(t, -r, e))  # lifelines expects a survival score
-    except ZeroDivisionError:  # "No admissable pairs in the dataset."
-        return None
 
 
 def uno_cindex(time, event, risk, train_time=None, train_event=None) -> float | None:

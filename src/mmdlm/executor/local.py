@@ -44,22 +44,38 @@ class LocalExecutor(Executor):
             return
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload([FORKSERVER_INIT, fn.__module__])  # import once, fork per worker
-        with ProcessPoolExecutor(
-            max_workers=min(self._workers, len(items)), mp_context=ctx, initializer=die_with_parent
-        ) as pool:
-            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            try:
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    try:
-                        yield Outcome(i, items[i], value=fut.result())
-                    except BrokenProcessPool as exc:
-                        yield Outcome(i, items[i], error=WorkerLost(f"{label} worker process died ({exc})"))
-                    except Exception as exc:  # noqa: BLE001 - handed to the caller in the Outcome
-                        yield Outcome(i, items[i], error=exc)
-            finally:
-                for fut in futures:
-                    fut.cancel()
+        lost = yield from _pooled(fn, items, range(len(items)), self._workers, ctx)
+        # A dying worker breaks every pending future of the pool, not only its own: run each of those items
+        # again alone in a fresh pool, so a death is charged only to the item that caused it.
+        for i in lost:
+            again = yield from _pooled(fn, items, [i], 1, ctx)
+            for j in again:
+                yield Outcome(j, items[j], error=WorkerLost(f"{label} worker process died"))
+
+
+def _pooled(fn: Callable[[T], R], items: list[T], indices: Sequence[int], workers: int, ctx) -> Iterator:
+    """Run items[indices] in a process pool, yielding their outcomes; returns the indices whose futures the
+    broken pool failed (BrokenProcessPool), in submission order."""
+    lost: list[int] = []
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(indices)), mp_context=ctx, initializer=die_with_parent
+    ) as pool:
+        futures = {pool.submit(fn, items[i]): i for i in indices}
+        try:
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    value = fut.result()
+                except BrokenProcessPool:
+                    lost.append(i)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller in the Outcome
+                    yield Outcome(i, items[i], error=exc)
+                else:
+                    yield Outcome(i, items[i], value=value)
+        finally:
+            for fut in futures:
+                fut.cancel()
+    return sorted(lost)
 
 
 def _inline(fn: Callable[[T], R], items: list[T]) -> Iterator[Outcome[T, R]]:

@@ -165,19 +165,18 @@ def extract_features(
     """Embed every slide (columns slide_id, patient_id, path) and, with `rad_dir`, every radiology plane into
     out_dir; returns the summary (also out_dir/summary.json). Failed slides are listed, not raised."""
     from mmdlm.encoders.registry import build_encoder
-    from mmdlm.rundir import run_lock
-    from mmdlm.slides.pipeline import check_slides_table, remove_stale_temporaries
+    from mmdlm.locks import folder_lock, remove_stale_temporaries
+    from mmdlm.slides.pipeline import check_slides_table
 
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     table = check_slides_table(slides)
     identity = build_encoder(encoder).identity  # a missing weights file fails here, before any write
-    with run_lock(out_dir):
-        for folder in (out_dir, out_dir / "radiology"):
-            remove_stale_temporaries(folder)
+    with folder_lock(out_dir, "feature folder"):
+        remove_stale_temporaries([out_dir, out_dir / "radiology"])
         results, ran_on = _run(table, out_dir, tiling, encoder, features, executor, progress)
         radiology = _embed_radiology(Path(rad_dir), out_dir, encoder, features) if rad_dir else None
-        remove_stale_temporaries(out_dir)
+        remove_stale_temporaries([out_dir, out_dir / "radiology"])
         _write_index(out_dir, results)
         summary = _summary(results, radiology, identity, tiling, ran_on, time.perf_counter() - t0)
         write_json_atomic(out_dir / "encoder.json", {**identity.as_attrs(), "encoder_key": identity.key})

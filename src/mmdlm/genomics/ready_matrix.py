@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmdlm.cohort.tables import Table, read_table
+from mmdlm.cohort.tables import Table, first_row, read_table
 from mmdlm.errors import MmdlmError
 
 ID_COLUMNS: tuple[str, ...] = ("case_id", "patient_id", "PATIENT_ID")
@@ -38,7 +38,7 @@ def _column_values(table: Table, col: str, allowed: np.ndarray, id_col: str) -> 
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     ok = np.isin(values, allowed)
     if not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
+        i = first_row(~ok)
         want = "0 or 1" if len(allowed) == 2 else "an integer -2..2"
         raise MmdlmError(
             f"must be {want}, got {raw.iloc[i]!r}",

@@ -68,11 +68,11 @@ def prepare_cohort(
     cfg: Config, layout: CohortLayout, synth_cfg, *, workers: int, progress: bool, say: Say
 ) -> None:
     """synth -> ingest -> tile -> radiology for one synthetic cohort (each skipped or resumed when done)."""
-    from mmdlm.cohort.ingest import IngestSources, run_ingest
     from mmdlm.cohort.manifest import load_manifest
-    from mmdlm.cohort.synth import write_synthetic_cohort
+    from mmdlm.pipeline.ingest import IngestSources, run_ingest
     from mmdlm.radiology.pipeline import extract_cohort
     from mmdlm.slides.pipeline import tile_slides
+    from mmdlm.synth import write_synthetic_cohort
 
     if not layout.sources.is_dir():
         s = write_synthetic_cohort(layout.sources, synth_cfg, workers=workers)
@@ -157,8 +157,8 @@ def run_demo(cfg: Config, out: str | Path, *, force: bool = False, console=None)
     `console`: a rich Console for the progress bars and stage lines (None: quiet; the log file gets all).
     """
     from mmdlm.atomic import atomic_path
-    from mmdlm.evaluate.runner import cross_validate, evaluate_cohort
     from mmdlm.explain.run import RunSources, explain_run
+    from mmdlm.pipeline.evaluate import cross_validate, evaluate_cohort
     from mmdlm.report.assemble import write_report
 
     say: Say = console.print if console is not None else (lambda _msg: None)

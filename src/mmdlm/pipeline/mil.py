@@ -27,7 +27,7 @@ def run_mil_family(
     """features -> MIL cross-validation -> MIL explain; returns (and writes to RUN/mil/family.json) what
     ran."""
     from mmdlm.cohort.manifest import load_manifest
-    from mmdlm.evaluate.runner import cross_validate
+    from mmdlm.pipeline.evaluate import cross_validate
     from mmdlm.features.pipeline import extract_features
 
     manifest = load_manifest(layout.manifest)

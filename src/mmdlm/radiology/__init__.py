@@ -18,8 +18,7 @@ Public API (imported lazily so `mmdlm.config` stays light):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mmdlm.lazy import lazy_exports
 
 _EXPORTS = {
     "read_dicom_series": "dicom",
@@ -44,7 +43,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"mmdlm.radiology.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'mmdlm.radiology' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {name: f"mmdlm.radiology.{module}" for name, module in _EXPORTS.items()})

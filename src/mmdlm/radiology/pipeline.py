@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
-from mmdlm.executor import ExecutorConfig, WorkerLost, open_executor
+from mmdlm.executor import ExecutorConfig, WorkerLost
 from mmdlm.names import id_path
 from mmdlm.radiology.config import RadiologyConfig
 from mmdlm.radiology.dicom import MODALITY_KEY, SERIES_UID_KEY, read_dicom_series
@@ -32,34 +30,31 @@ from mmdlm.radiology.store import (
 )
 from mmdlm.radiology.volume import read_volume
 from mmdlm.radiology.warn import RadiologyWarning, warn
+from mmdlm.stores.freshness import input_signature
+from mmdlm.stores.runner import ItemResult, StoreStage, run_store_stage
 
 RADIOLOGY_COLUMNS: tuple[str, ...] = ("patient_id", "path", "kind", "modality", "plane", "mask_path")
 VOLUME_KINDS: tuple[str, ...] = ("dicom_series", "nifti")
 
 
-def _stat_signature(path: str) -> list[Any]:
-    """Cheap change detector of a file or folder: (relative name, size, mtime_ns) of every file in it."""
+def _signature(path: str) -> str:
+    """The store stages' freshness signature of an input file or folder (mmdlm.stores.freshness); a missing
+    or unreadable input signs as such (extraction then reports it)."""
     if not path:
-        return []
-    p = Path(path)
-    if p.is_file():
-        st = p.stat()
-        return [[p.name, st.st_size, st.st_mtime_ns]]
-    out = []
-    for root, _dirs, files in os.walk(p):
-        for name in sorted(files):
-            st = os.stat(os.path.join(root, name))
-            out.append([os.path.relpath(os.path.join(root, name), p), st.st_size, st.st_mtime_ns])
-    return sorted(out)
+        return ""
+    try:
+        return input_signature(path, "radiology input")
+    except MmdlmError:
+        return "unreadable"
 
 
 def params_hash(rows: pd.DataFrame, cfg: RadiologyConfig) -> str:
-    """Hash of the config, the patient's manifest rows and their input files' sizes and times."""
+    """Hash of the config, the patient's manifest rows and their inputs' signatures (the freshness rule)."""
     items = [
         {
             **{c: str(r.get(c, "")) for c in RADIOLOGY_COLUMNS},
-            "files": _stat_signature(str(r.get("path", ""))),
-            "mask_files": _stat_signature(str(r.get("mask_path", ""))),
+            "files": _signature(str(r.get("path", ""))),
+            "mask_files": _signature(str(r.get("mask_path", ""))),
         }
         for r in rows.to_dict("records")
     ]
@@ -106,7 +101,12 @@ def _volume_meta(
         )
     mask = read_volume(row["mask_path"], patient_id)
     planes = max_diameter_planes(
-        image, mask, cfg, modality=modality, patient_id=patient_id, mask_file=row["mask_path"],
+        image,
+        mask,
+        cfg,
+        modality=modality,
+        patient_id=patient_id,
+        mask_file=row["mask_path"],
         image_file=row["path"],
     )
     series_uid = image.GetMetaData(SERIES_UID_KEY) if image.HasMetaDataKey(SERIES_UID_KEY) else ""
@@ -271,14 +271,6 @@ def check_radiology_table(radiology: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def remove_stale_temporaries(out_dir: Path) -> None:
-    """Remove temp siblings (.<name>.tmp-<pid>-*) left by a killed run."""
-    import shutil
-
-    for p in out_dir.glob(".*.tmp-*"):
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-
-
 def _run_one(
     pid: str, rows: pd.DataFrame, out_dir: Path, cfg: RadiologyConfig, force: bool
 ) -> dict[str, Any]:
@@ -302,47 +294,33 @@ def _run_one(
     return {"patient_id": pid, **res}
 
 
-def _patient_job(args: tuple[str, pd.DataFrame, Path, RadiologyConfig, bool]) -> dict[str, Any]:
-    """One executor task: a patient's planes (what _run_one returns)."""
-    return _run_one(*args)
+def _patient_job(args: tuple[str, pd.DataFrame, Path, RadiologyConfig, bool]) -> ItemResult:
+    """One executor task: a patient's planes (what _run_one returns) as the store stage's typed result."""
+    res = _run_one(*args)
+    fields = {k: v for k, v in res.items() if k not in ("patient_id", "status", "reason", "warnings")}
+    return ItemResult(res["patient_id"], res["status"], res.get("reason"), res["warnings"], fields=fields)
 
 
-def _run_patients(
-    groups: dict[str, pd.DataFrame],
-    out_dir: Path,
-    cfg: RadiologyConfig,
-    force: bool,
-    progress: bool,
-    executor: ExecutorConfig | None,
-) -> list[dict[str, Any]]:
-    """Every patient on the configured executor; results in the table's patient order."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _patient_lost(
+    job: tuple[str, pd.DataFrame, Path, RadiologyConfig, bool], error: WorkerLost
+) -> ItemResult:
+    pid = job[0]
+    return ItemResult(pid, "failed", f"patient {pid}: radiology process died ({error})", fields={"planes": 0})
 
-    bar = Progress(
-        TextColumn("radiology"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
-        disable=not progress,
-    )
-    jobs = [(pid, rows, out_dir, cfg, force) for pid, rows in groups.items()]
-    results: dict[str, dict[str, Any]] = {}
-    resources = executor.resources.radiology if executor is not None else None
-    with open_executor(executor) as ex, bar:
-        task = bar.add_task("", total=len(jobs))
-        for outcome in ex.map(_patient_job, jobs, label="radiology", resources=resources):
-            pid = outcome.item[0]
-            if isinstance(outcome.error, WorkerLost):
-                res = {"patient_id": pid, "status": "failed", "planes": 0, "warnings": [],
-                       "reason": f"patient {pid}: radiology process died ({outcome.error})"}
-            else:
-                res = outcome.unwrap()
-            results[pid] = res
-            bar.update(task, advance=1, description=f"{pid} {res['status']}")
-    return [results[pid] for pid in groups]
+
+def _patient_key(job: tuple[str, pd.DataFrame, Path, RadiologyConfig, bool]) -> str:
+    return job[0]
+
+
+#: Plane extraction as a store stage (mmdlm.stores.runner): one job per patient.
+RADIOLOGY_STAGE: StoreStage = StoreStage(
+    label="radiology",
+    title="radiology",
+    what="radiology folder",
+    run=_patient_job,
+    key=_patient_key,
+    lost=_patient_lost,
+)
 
 
 def extract_cohort(
@@ -361,45 +339,43 @@ def extract_cohort(
     (also RAD/summary.json) holds counts, failures and warnings. Patients run on `executor` (None: here, one
     after another).
     """
-    from mmdlm.atomic import write_json_atomic
-    from mmdlm.rundir import run_lock
-
-    t0 = time.perf_counter()
     out_dir = Path(out_dir)
     table = check_radiology_table(radiology)
     groups = {pid: g for pid, g in table.groupby("patient_id", sort=False)}
-    with run_lock(out_dir):
-        remove_stale_temporaries(out_dir)
-        results = _run_patients(groups, out_dir, cfg, force, progress, executor)
-        remove_stale_temporaries(out_dir)  # left by a worker that died mid-patient (its task was redone)
+    jobs = [(pid, rows, out_dir, cfg, force) for pid, rows in groups.items()]
+
+    def finish(results: list[ItemResult], ran_on: dict[str, Any], seconds: float) -> dict[str, Any]:
         index: list[dict[str, Any]] = []
         for res in results:
-            if res["status"] in ("done", "fresh"):
-                meta = read_meta(out_dir / res["patient_id"])
+            if res.kept:
+                meta = read_meta(out_dir / res.key)
                 if meta is not None:
                     index.extend(index_rows(meta))
         write_index(out_dir, index)
-        counts = {s: sum(r["status"] == s for r in results) for s in ("done", "fresh", "no_mask", "failed")}
-        summary = {
-            "format_version": FORMAT_VERSION,
-            "patients": len(results),
-            "counts": counts,
-            "images": len(index),
-            "planes": {p: sum(r["plane"] == p for r in index) for p in PLANE_AXIS},
-            "from_volume": sum(
-                r.get("source_kind") in VOLUME_KINDS and r["status"] in ("done", "fresh") for r in results
-            ),
-            "from_images": sum(
-                r.get("source_kind") == "image" and r["status"] in ("done", "fresh") for r in results
-            ),
-            "failed": [
-                {"patient_id": r["patient_id"], "reason": r["reason"]}
-                for r in results
-                if r["status"] == "failed"
-            ],
-            "warnings": [w for r in results for w in r["warnings"]],
-            "config": cfg.model_dump(mode="json"),
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-        write_json_atomic(out_dir / SUMMARY_NAME, summary)
-    return summary
+        return _summarise(results, index, cfg, seconds)
+
+    resources = executor.resources.radiology if executor is not None else None
+    return run_store_stage(
+        RADIOLOGY_STAGE, out_dir, jobs, finish, summary_name=SUMMARY_NAME, executor=executor,
+        resources=resources, progress=progress,
+    )
+
+
+def _summarise(
+    results: list[ItemResult], index: list[dict[str, Any]], cfg: RadiologyConfig, seconds: float
+) -> dict[str, Any]:
+    """RAD/summary.json (docs/formats/radiology.md)."""
+    kept = [r for r in results if r.kept]
+    return {
+        "format_version": FORMAT_VERSION,
+        "patients": len(results),
+        "counts": {s: sum(r.status == s for r in results) for s in ("done", "fresh", "no_mask", "failed")},
+        "images": len(index),
+        "planes": {p: sum(r["plane"] == p for r in index) for p in PLANE_AXIS},
+        "from_volume": sum(r.fields.get("source_kind") in VOLUME_KINDS for r in kept),
+        "from_images": sum(r.fields.get("source_kind") == "image" for r in kept),
+        "failed": [{"patient_id": r.key, "reason": r.reason} for r in results if r.status == "failed"],
+        "warnings": [w for r in results for w in r.warnings],
+        "config": cfg.model_dump(mode="json"),
+        "seconds": round(seconds, 3),
+    }

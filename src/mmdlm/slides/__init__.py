@@ -1,8 +1,9 @@
-"""mmdlm.slides: open whole-slide images (OpenSlide), choose pyramid levels for a magnification, detect
-tissue, tile at several magnifications into a resumable HDF5 tile store (docs/formats/tiles.md).
+"""mmdlm.slides: open whole-slide images (OpenSlide or tiffslide behind slides.reader), choose pyramid levels
+for a magnification, detect tissue, tile at several magnifications into a resumable HDF5 tile store
+(docs/formats/tiles.md).
 
 Public API (imported lazily so `mmdlm.config` stays light):
-    open_slide(path) -> SlideReader
+    open_slide(path, reader="openslide") -> SlideReader (protocol)
     tissue_mask(slide, cfg=None) -> TissueMask
     tile_geometry(slide, magnification, tile_size) -> TileGeometry
     tile_grid(slide, magnification, tile_size, tissue_fraction, *, mask=None, cfg=None) -> int64 [N, 2]
@@ -13,8 +14,7 @@ Public API (imported lazily so `mmdlm.config` stays light):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mmdlm.lazy import lazy_exports
 
 _EXPORTS = {
     "open_slide": "reader",
@@ -39,7 +39,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"mmdlm.slides.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'mmdlm.slides' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {name: f"mmdlm.slides.{module}" for name, module in _EXPORTS.items()})

@@ -48,6 +48,10 @@ class TilingConfig(StrictModel):
     min_object_um2: float = Field(20000.0, ge=0)
     #: Drop a tile whose grayscale Laplacian variance is below this (out of focus / flat); 0 disables.
     blur_threshold: float = Field(5.0, ge=0)
+    #: Slide-reading backend (mmdlm.slides.reader.READERS): openslide, or tiffslide (pure Python, also opens
+    #: fsspec paths). Both give identical tiles on the slides tested (tests/slides/test_backends.py); the
+    #: hash counts it only when it is not openslide, so existing stores stay fresh.
+    reader: Literal["openslide", "tiffslide"] = "openslide"
     #: HDF5 compression of the tiles dataset (chunk = one tile): none, lzf or gzip (level 1).
     compression: Literal["none", "lzf", "gzip"] = "none"
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from mmdlm.slides.grid import finish_tile, read_tile_at, region_reduce
 from mmdlm.slides.levels import TileGeometry
-from mmdlm.slides.reader import SlideReader, rgb_from_argb
+from mmdlm.slides.openslide_reader import rgb_from_argb
+from mmdlm.slides.reader import SlideReader
 
 
 @dataclass(frozen=True)

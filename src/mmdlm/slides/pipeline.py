@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import re
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
+from mmdlm.atomic import atomic_path, write_text_atomic
 from mmdlm.errors import MmdlmError
-from mmdlm.executor import ExecutorConfig, WorkerLost, open_executor
+from mmdlm.executor import ExecutorConfig, WorkerLost
 from mmdlm.names import check_id
 from mmdlm.oserrors import OutputError, is_write_refusal, output_error
 from mmdlm.slides.config import TilingConfig
@@ -36,11 +31,9 @@ from mmdlm.slides.store import (
     store_path,
 )
 from mmdlm.slides.tissue import is_blurred, slide_thumbnail, tissue_mask
+from mmdlm.stores.runner import ItemResult, StoreStage, run_store_stage
 
 SLIDE_COLUMNS = ("slide_id", "patient_id", "path")
-LOCK_NAME = ".mmdlm.lock"
-#: Temporary names left by mmdlm.atomic: .<final>.tmp-<pid>-<hex>
-_TMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 
 
 def mag_label(magnification: float) -> str:
@@ -172,7 +165,7 @@ def tile_slide(
                 final.unlink(missing_ok=True)
                 for old in (qc_file, *(qc_file.with_suffix(suffix) for suffix in LEGACY_SUFFIXES)):
                     old.unlink(missing_ok=True)
-            with open_slide(path) as slide:
+            with open_slide(path, cfg.reader) as slide:
                 _tile_into(slide, final, qc_file, expected, cfg, seed, result)
             result["status"] = "redone" if existed else "done"
     except OutputError:
@@ -278,43 +271,27 @@ def check_tiles_fit(slide: SlideReader, geometries: list[TileGeometry]) -> None:
             )
 
 
-def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> dict[str, Any]:
-    return tile_slide(*args)
+def _job(args: tuple[str, str, str, Path, TilingConfig, int]) -> ItemResult:
+    """One executor task: tile_slide's record as the store stage's typed result."""
+    res = tile_slide(*args)
+    common = ("slide_id", "status", "reason", "warnings", "seconds")
+    fields = {k: v for k, v in res.items() if k not in common}
+    return ItemResult(res["slide_id"], res["status"], res["reason"], res["warnings"], res["seconds"], fields)
 
 
-def remove_stale_temporaries(out_dir: Path) -> list[Path]:
-    """Delete temporary files left in out_dir and out_dir/qc by killed runs. Call with the folder lock held:
-    then no live run owns them (a killed run's orphaned worker, if any, only loses its rename)."""
-    removed = []
-    for folder in (out_dir, out_dir / "qc"):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if _TMP_NAME.match(entry.name) is None or not entry.is_file():
-                continue
-            entry.unlink(missing_ok=True)
-            removed.append(entry)
-    return removed
+def _lost(job: tuple[str, str, str, Path, TilingConfig, int], error: WorkerLost) -> ItemResult:
+    fields = {"patient_id": job[1], "path": job[2], "n_tiles": {}, "n_blurred": {}}
+    return ItemResult(job[0], "failed", f"file {job[2]}: tiling process died (reader crash?)", fields=fields)
 
 
-@contextlib.contextmanager
-def tiles_lock(out_dir: Path) -> Iterator[Path]:
-    """Exclusive OS lock on the tile folder (released even if the process is killed); a second concurrent
-    `mmdlm tile` into the same folder fails with a clear message. (mmdlm.rundir.run_lock's mechanism, kept
-    here so tiling never imports the full config and its model stack.)"""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise MmdlmError(f"tile folder is in use by process {holder}", file=out_dir) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield out_dir
-    finally:
-        os.close(fd)
+def _slide_key(job: tuple[str, str, str, Path, TilingConfig, int]) -> str:
+    return job[0]
+
+
+#: Tiling as a store stage (mmdlm.stores.runner): one job per slide.
+TILING_STAGE: StoreStage = StoreStage(
+    label="tile", title="tiling", what="tile folder", run=_job, key=_slide_key, lost=_lost, subfolders=("qc",)
+)
 
 
 def check_slides_table(slides: pd.DataFrame) -> pd.DataFrame:
@@ -343,94 +320,50 @@ def tile_slides(
     """Tile every slide (columns slide_id, patient_id, path) into out_dir; returns the summary (also written
     to out_dir/summary.json). Fresh stores are skipped, stale ones redone, failed slides
     listed (not raised). Slides run on `executor` (None: the local pool of `workers`, else cfg.workers)."""
-    t0 = time.perf_counter()
     out_dir = Path(out_dir)
     table = check_slides_table(slides)
     workers = cfg.workers if workers is None else workers
-    if workers < 1:
-        raise MmdlmError("workers must be at least 1", field="workers")
     jobs = [(r.slide_id, r.patient_id, r.path, out_dir, cfg, seed) for r in table.itertuples()]
-    with tiles_lock(out_dir):
-        (out_dir / "qc").mkdir(exist_ok=True)
-        remove_stale_temporaries(out_dir)
-        results, ran_on = _run_jobs(jobs, workers, progress, executor)
-        remove_stale_temporaries(out_dir)  # left by a worker that died mid-slide (its task was redone)
-        summary = _summarise(results, cfg, seed, ran_on, time.perf_counter() - t0)
+
+    def finish(results: list[ItemResult], ran_on: dict[str, Any], seconds: float) -> dict[str, Any]:
         _write_index(out_dir, results, cfg)
-        write_json_atomic(out_dir / "summary.json", summary)
-    return summary
+        return _summarise(results, cfg, seed, ran_on, seconds)
 
-
-def _run_jobs(
-    jobs: list[tuple], workers: int, progress: bool, executor: ExecutorConfig | None
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Tile every job on the configured executor (local pool of `workers`, or Dask); results in job order
-    and what ran them."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    results: dict[str, dict[str, Any]] = {}
-    bar = Progress(
-        TextColumn("tiling"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
-        disable=not progress,
-    )
     resources = executor.resources.tile if executor is not None else None
-    with open_executor(executor, workers=workers) as ex, bar:
-        ran_on = ex.describe()
-        task = bar.add_task("", total=len(jobs))
-        for outcome in ex.map(_job, jobs, label="tile", resources=resources):
-            job = outcome.item
-            if isinstance(outcome.error, WorkerLost):
-                res = {
-                    "slide_id": job[0],
-                    "patient_id": job[1],
-                    "path": job[2],
-                    "status": "failed",
-                    "reason": f"file {job[2]}: tiling process died (reader crash?)",
-                    "n_tiles": {},
-                    "n_blurred": {},
-                    "warnings": [],
-                    "seconds": None,
-                }
-            else:
-                res = outcome.unwrap()
-            results[res["slide_id"]] = res
-            bar.update(task, advance=1, description=f"{res['slide_id']} {res['status']}")
-    return [results[job[0]] for job in jobs], ran_on
+    return run_store_stage(
+        TILING_STAGE, out_dir, jobs, finish, executor=executor, workers=workers, resources=resources,
+        progress=progress,
+    )
 
 
 def _summarise(
-    results: list[dict[str, Any]], cfg: TilingConfig, seed: int, ran_on: dict[str, Any], seconds: float
+    results: list[ItemResult], cfg: TilingConfig, seed: int, ran_on: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
-    by_status = {s: [r["slide_id"] for r in results if r["status"] == s] for s in ("done", "fresh", "redone")}
+    """summary.json (docs/formats/tiles.md): the status vocabulary's lists and counts ('fresh', 'redone'),
+    with the former names 'skipped_fresh' and 'redone_stale' still written for existing readers."""
+    by_status = {s: [r.key for r in results if r.status == s] for s in ("done", "fresh", "redone")}
     failed = [
-        {"slide_id": r["slide_id"], "path": r["path"], "reason": r["reason"]}
+        {"slide_id": r.key, "path": r.fields["path"], "reason": r.reason}
         for r in results
-        if r["status"] == "failed"
+        if r.status == "failed"
     ]
-    no_tissue = [
-        r["slide_id"]
-        for r in results
-        if r["status"] != "failed" and r["n_tiles"] and not any(r["n_tiles"].values())
-    ]
-    warnings = [w for r in results for w in r["warnings"]]
-    tiles = {
-        mag_label(m): sum(r["n_tiles"].get(mag_label(m), 0) for r in results) for m in cfg.magnifications
-    }
+    counts = {r.key: r.fields["n_tiles"] for r in results}
+    no_tissue = [r.key for r in results if r.kept and counts[r.key] and not any(counts[r.key].values())]
+    warnings = [w for r in results for w in r.warnings]
+    tiles = {mag_label(m): sum(n.get(mag_label(m), 0) for n in counts.values()) for m in cfg.magnifications}
     return {
         "slides": len(results),
         "done": by_status["done"],
-        "skipped_fresh": by_status["fresh"],
-        "redone_stale": by_status["redone"],
+        "fresh": by_status["fresh"],
+        "redone": by_status["redone"],
+        "skipped_fresh": by_status["fresh"],  # former name of 'fresh', kept for existing readers
+        "redone_stale": by_status["redone"],  # former name of 'redone'
         "failed": failed,
         "no_tissue": no_tissue,
         "counts": {
             "done": len(by_status["done"]),
+            "fresh": len(by_status["fresh"]),
+            "redone": len(by_status["redone"]),
             "skipped_fresh": len(by_status["fresh"]),
             "redone_stale": len(by_status["redone"]),
             "failed": len(failed),
@@ -440,12 +373,12 @@ def _summarise(
         "tiles": tiles,
         "warnings": warnings,
         "per_slide": {
-            r["slide_id"]: {
-                "status": r["status"],
-                "n_tiles": r["n_tiles"],
-                "n_blurred": r.get("n_blurred", {}),
-                "seconds": r["seconds"],
-                "step_seconds": r.get("step_seconds", {}),
+            r.key: {
+                "status": r.status,
+                "n_tiles": r.fields["n_tiles"],
+                "n_blurred": r.fields.get("n_blurred", {}),
+                "seconds": r.seconds,
+                "step_seconds": r.fields.get("step_seconds", {}),
             }
             for r in results
         },
@@ -457,22 +390,22 @@ def _summarise(
     }
 
 
-def _write_index(out_dir: Path, results: list[dict[str, Any]], cfg: TilingConfig) -> None:
+def _write_index(out_dir: Path, results: list[ItemResult], cfg: TilingConfig) -> None:
     """index.csv: one row per (slide, magnification) with at least one tile; paths relative to out_dir."""
     rows = []
     for r in results:
-        if r["status"] == "failed":
+        if r.status == "failed":
             continue
         for m in cfg.magnifications:
-            n = r["n_tiles"].get(mag_label(m), 0)
+            n = r.fields["n_tiles"].get(mag_label(m), 0)
             if n > 0:
                 rows.append(
                     {
-                        "slide_id": r["slide_id"],
-                        "patient_id": r["patient_id"],
+                        "slide_id": r.key,
+                        "patient_id": r.fields["patient_id"],
                         "magnification": float(m),
                         "n_tiles": n,
-                        "path": f"{r['slide_id']}.h5",
+                        "path": f"{r.key}.h5",
                     }
                 )
     write_text_atomic(

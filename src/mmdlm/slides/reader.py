@@ -1,19 +1,21 @@
-"""Open whole-slide images through OpenSlide: RGB regions, pyramid levels and the physical pixel size.
+"""The slide-reader protocol and its backends: RGB regions, pyramid levels and the physical pixel size.
 
 The reader follows TIAToolbox's `WSIReader` idea: one small object per slide with its geometry and a
-`read_region` that returns RGB numpy arrays; everything else (levels, tiles, masks) is built on top of it.
+`read_region` that returns RGB numpy arrays; everything else (levels, tiles, masks) is built on top of it
+and sees only the `SlideReader` protocol. Backends (config `tiling.reader`): `openslide`
+(mmdlm.slides.openslide_reader, with its private ARGB fast path) and `tiffslide`
+(mmdlm.slides.tiffslide_reader). A new backend is one module plus one line in `READERS` (and the
+`tiling.reader` choice).
 """
 
 from __future__ import annotations
 
-import sys
-from ctypes import POINTER, c_uint32
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-import openslide
-import openslide.lowlevel
 from PIL import Image
 
 from mmdlm.errors import MmdlmError
@@ -21,8 +23,6 @@ from mmdlm.errors import MmdlmError
 #: um/px at 1x: magnification M corresponds to 10 / M um/px (20x ~ 0.5, 10x ~ 1.0, 5x ~ 2.0).
 MPP_AT_1X = 10.0
 
-#: Errors OpenSlide and the image stack raise for a file they cannot read.
-READ_ERRORS: tuple[type[BaseException], ...] = (openslide.OpenSlideError, OSError, ValueError)
 
 
 def mpp_for_magnification(magnification: float) -> float:
@@ -50,66 +50,92 @@ def _float_property(props: dict[str, str], key: str) -> float | None:
     return value if np.isfinite(value) and value > 0 else None
 
 
-def resolve_mpp(props: dict[str, str], path: str | Path) -> SlideMpp:
-    """Level-0 um/px from OpenSlide properties: `openslide.mpp-x/y`, else 10 / `openslide.objective-power`."""
-    mpp_x = _float_property(props, openslide.PROPERTY_NAME_MPP_X)
-    mpp_y = _float_property(props, openslide.PROPERTY_NAME_MPP_Y)
+@dataclass(frozen=True)
+class MppKeys:
+    """A backend's property names of the level-0 pixel size (x, y) and the objective power."""
+
+    mpp_x: str
+    mpp_y: str
+    objective_power: str
+
+
+def resolve_mpp(props: dict[str, str], path: str | Path, keys: MppKeys) -> SlideMpp:
+    """Level-0 um/px from a backend's properties: mpp-x/y, else 10 / objective-power (names from `keys`)."""
+    mpp_x = _float_property(props, keys.mpp_x)
+    mpp_y = _float_property(props, keys.mpp_y)
     if mpp_x is not None:
-        return SlideMpp(mpp_x, mpp_y if mpp_y is not None else mpp_x, openslide.PROPERTY_NAME_MPP_X)
-    power = _float_property(props, openslide.PROPERTY_NAME_OBJECTIVE_POWER)
+        return SlideMpp(mpp_x, mpp_y if mpp_y is not None else mpp_x, keys.mpp_x)
+    power = _float_property(props, keys.objective_power)
     if power is not None:
         mpp = mpp_for_magnification(power)
-        return SlideMpp(mpp, mpp, openslide.PROPERTY_NAME_OBJECTIVE_POWER)
+        return SlideMpp(mpp, mpp, keys.objective_power)
     raise MmdlmError(
         "slide has neither a pixel size nor an objective power, so magnifications cannot be chosen",
         file=path,
-        field=f"{openslide.PROPERTY_NAME_MPP_X} / {openslide.PROPERTY_NAME_OBJECTIVE_POWER}",
+        field=f"{keys.mpp_x} / {keys.objective_power}",
     )
 
 
-def argb_to_rgb(argb: np.ndarray) -> np.ndarray:
-    """RGB uint8 [h, w, 3] from OpenSlide's premultiplied ARGB uint32 [h, w], composited onto white:
-    c + (255 - alpha), so transparent (unscanned/outside) pixels become white and opaque ones stay as read."""
-    argb = np.asarray(argb, dtype=np.uint32)
-    white = (255 - (argb >> 24)).astype(np.uint16)
-    channels = [((argb >> shift) & 0xFF).astype(np.uint16) + white for shift in (16, 8, 0)]
-    return np.minimum(np.stack(channels, axis=-1), 255).astype(np.uint8)
+class SlideReader(Protocol):
+    """An open whole-slide image, whatever library reads it (what the tiler, masks and explain use)."""
+
+    path: Path
+    properties: dict[str, str]
+    dimensions: tuple[int, int]
+    level_dimensions: tuple[tuple[int, int], ...]
+    level_downsamples: tuple[float, ...]
+
+    @property
+    def level_count(self) -> int: ...
+
+    @property
+    def mpp(self) -> SlideMpp:
+        """Level-0 um/px; raises MmdlmError (file, field) when neither mpp nor objective power is known."""
+        ...
+
+    @property
+    def vendor(self) -> str: ...
+
+    @property
+    def reads_argb(self) -> bool:
+        """Whether `read_argb` hands out premultiplied ARGB uint32 buffers (a backend's fast path)."""
+        ...
+
+    def read_argb(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray: ...
+
+    def read_region(
+        self, location: tuple[int, int], level: int, size: tuple[int, int], reduce: int = 1
+    ) -> np.ndarray:
+        """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location`, box-averaged over
+        `reduce` blocks; transparent pixels become white."""
+        ...
+
+    def associated_image(self, name: str) -> Image.Image | None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SlideReader: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
-def rgb_from_argb(argb: np.ndarray, reduce: int = 1) -> np.ndarray:
-    """RGB uint8 [h // reduce, w // reduce, 3] of a premultiplied ARGB uint32 [h, w] buffer, box-averaged
-    over `reduce` x `reduce` blocks (PIL's reduce). When every pixel is opaque (the usual case inside a slide)
-    the buffer is reduced where it lies and packed to RGB in one pass; otherwise composited onto white."""
-    h, w = argb.shape
-    if int(argb.min()) < 0xFF000000 or sys.byteorder != "little":  # alpha is the top byte: not all opaque
-        rgb = argb_to_rgb(argb)
-        return np.asarray(Image.fromarray(rgb).reduce(reduce)) if reduce > 1 else rgb
-    # little-endian ARGB words are the bytes B, G, R, A: mapped as PIL "RGBX" (no copy), packed as "BGR"
-    image = Image.frombuffer("RGBX", (w, h), argb, "raw", "RGBX", 0, 1)
-    if reduce > 1:
-        image = image.reduce(reduce)
-    return np.frombuffer(image.tobytes("raw", "BGR"), np.uint8).reshape(image.height, image.width, 3)
+class ReaderBase:
+    """What every backend shares: geometry attributes, the resolved pixel size, `level_count`, `vendor`,
+    context management. A backend sets the attributes, calls `_resolve(keys, vendor_key)` and implements
+    the region, ARGB, associated-image and close methods."""
 
+    path: Path
+    properties: dict[str, str]
+    dimensions: tuple[int, int]
+    level_dimensions: tuple[tuple[int, int], ...]
+    level_downsamples: tuple[float, ...]
+    _mpp: SlideMpp | MmdlmError
+    _vendor_key: str = ""
 
-class SlideReader:
-    """An open whole-slide image (any format OpenSlide reads). Use `open_slide(path)`; close when done."""
-
-    def __init__(self, path: str | Path, osr: openslide.OpenSlide) -> None:
-        self.path = Path(path)
-        self._osr = osr
-        self.properties: dict[str, str] = dict(osr.properties)
-        self.dimensions: tuple[int, int] = tuple(osr.dimensions)
-        self.level_dimensions: tuple[tuple[int, int], ...] = tuple(tuple(d) for d in osr.level_dimensions)
-        self.level_downsamples: tuple[float, ...] = tuple(float(d) for d in osr.level_downsamples)
-        self._associated: dict[str, Image.Image | None] = {}
-        # openslide_read_region itself (openslide-python's ctypes binding and handle): regions are decoded
-        # straight into a numpy buffer, skipping openslide-python's un-premultiply to RGBA that
-        # `read_region` would only undo. Absent in another openslide-python: the public call is used.
-        self._c_read_region = getattr(openslide.lowlevel, "_read_region", None)
-        self._c_handle = getattr(osr, "_osr", None)
-        self._mpp: SlideMpp | MmdlmError
+    def _resolve(self, keys: MppKeys, vendor_key: str) -> None:
+        self._vendor_key = vendor_key
         try:
-            self._mpp = resolve_mpp(self.properties, self.path)
+            self._mpp = resolve_mpp(self.properties, self.path, keys)
         except MmdlmError as exc:
             self._mpp = exc
 
@@ -127,98 +153,53 @@ class SlideReader:
 
     @property
     def vendor(self) -> str:
-        """OpenSlide's format name (aperio, generic-tiff, ...)."""
-        return self.properties.get(openslide.PROPERTY_NAME_VENDOR, "")
-
-    @property
-    def reads_argb(self) -> bool:
-        """True when `read_argb` can hand out OpenSlide's own premultiplied ARGB buffers (openslide-python's
-        ctypes binding is present)."""
-        return self._c_read_region is not None and self._c_handle is not None
-
-    def read_argb(self, location: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
-        """OpenSlide's premultiplied ARGB uint32 [h, w] of `size` (w, h) at `level`, top-left at level-0
-        `location`, exactly as decoded; `rgb_from_argb` makes RGB of it. Needs `reads_argb`."""
-        if not self.reads_argb:
-            raise MmdlmError("this openslide-python has no raw region read", file=self.path)
-        x, y, level = int(location[0]), int(location[1]), int(level)
-        w, h = int(size[0]), int(size[1])
-        argb = np.empty((h, w), dtype=np.uint32)
-        if w > 0 and h > 0:
-            try:
-                self._c_read_region(self._c_handle, argb.ctypes.data_as(POINTER(c_uint32)), x, y, level, w, h)
-            except READ_ERRORS as exc:
-                raise MmdlmError(f"cannot read slide region ({exc})", file=self.path) from None
-        return argb
-
-    def read_region(
-        self, location: tuple[int, int], level: int, size: tuple[int, int], reduce: int = 1
-    ) -> np.ndarray:
-        """RGB uint8 [h, w, 3] of `size` (w, h) at `level`, top-left at level-0 `location` (x, y),
-        box-averaged over `reduce` x `reduce` blocks (PIL's reduce); transparent pixels (outside the scanned
-        area) become white."""
-        if self.reads_argb and size[0] > 0 and size[1] > 0:
-            return rgb_from_argb(self.read_argb(location, level, size), reduce)
-        x, y, level = int(location[0]), int(location[1]), int(level)
-        try:
-            region = self._osr.read_region((x, y), level, (int(size[0]), int(size[1])))
-        except READ_ERRORS as exc:
-            raise MmdlmError(f"cannot read slide region ({exc})", file=self.path) from None
-        if region.getchannel("A").getextrema()[0] < 255:
-            region = Image.alpha_composite(Image.new("RGBA", region.size, (255, 255, 255, 255)), region)
-        region = region.convert("RGB")
-        return np.asarray(region.reduce(reduce) if reduce > 1 else region)
-
-    def associated_image(self, name: str) -> Image.Image | None:
-        """An associated image (thumbnail, label, macro) as RGB; None if the slide has none by that name.
-        Decoded once per reader."""
-        if name not in self._associated:
-            try:
-                self._associated[name] = self._decode_associated(name)
-            except READ_ERRORS:
-                self._associated[name] = None
-        return self._associated[name]
-
-    def _decode_associated(self, name: str) -> Image.Image | None:
-        """Decode an associated image straight into a buffer and unpack it once to RGB, as regions are
-        (2 ms less than openslide-python's RGBA image converted, for an Aperio thumbnail); else the public
-        API."""
-        if name not in list(self._osr.associated_images):  # iterating lists the names; nothing is decoded
-            return None
-        read = getattr(openslide.lowlevel, "_read_associated_image", None)
-        size = getattr(openslide.lowlevel, "get_associated_image_dimensions", None)
-        if read is None or size is None or self._c_handle is None:
-            return self._osr.associated_images[name].convert("RGB")
-        w, h = size(self._c_handle, name)
-        argb = np.empty((h, w), dtype=np.uint32)
-        read(self._c_handle, name, argb.ctypes.data_as(POINTER(c_uint32)))
-        return Image.fromarray(rgb_from_argb(argb))
+        """The backend's format name (aperio, generic-tiff, ...)."""
+        return self.properties.get(self._vendor_key, "")
 
     def close(self) -> None:
-        """Release the OpenSlide handle."""
-        self._osr.close()
+        """Release the backend's handle."""
+        raise NotImplementedError
 
-    def __enter__(self) -> SlideReader:
+    def __enter__(self) -> ReaderBase:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
-        return f"SlideReader({str(self.path)!r}, dimensions={self.dimensions}, levels={self.level_count})"
+        name = type(self).__name__
+        return f"{name}({str(self.path)!r}, dimensions={self.dimensions}, levels={self.level_count})"
 
 
-def open_slide(path: str | Path) -> SlideReader:
-    """Open a whole-slide image with OpenSlide; MmdlmError naming the file if it is missing or unreadable."""
+def _open_openslide(path: Path) -> SlideReader:
+    from mmdlm.slides.openslide_reader import open_openslide
+
+    return open_openslide(path)
+
+
+def _open_tiffslide(path: Path) -> SlideReader:
+    from mmdlm.slides.tiffslide_reader import open_tiffslide
+
+    return open_tiffslide(path)
+
+
+#: Backend name (config `tiling.reader`) -> opener of an existing slide file.
+READERS: dict[str, Callable[[Path], SlideReader]] = {
+    "openslide": _open_openslide,
+    "tiffslide": _open_tiffslide,
+}
+
+
+def open_slide(path: str | Path, reader: str = "openslide") -> SlideReader:
+    """Open a whole-slide image with the `reader` backend; MmdlmError naming the file if it is missing or
+    unreadable, or naming the field for an unknown backend."""
     path = Path(path)
+    opener = READERS.get(reader)
+    if opener is None:
+        known = ", ".join(READERS)
+        raise MmdlmError(f"unknown slide reader {reader!r} (one of {known})", field="tiling.reader")
     if not path.is_file():
         raise MmdlmError("slide file not found", file=path)
-    try:
-        osr = openslide.OpenSlide(str(path))
-    except openslide.OpenSlideUnsupportedFormatError:
-        raise MmdlmError(
-            "not a slide OpenSlide can read (unsupported, truncated or corrupt)", file=path
-        ) from None
-    except READ_ERRORS as exc:
-        raise MmdlmError(f"cannot open slide ({exc})", file=path) from None
-    return SlideReader(path, osr)
+    return opener(path)
+
+

@@ -31,6 +31,7 @@ from mmdlm.names import id_path
 from mmdlm.oserrors import output_error
 from mmdlm.slides.config import TilingConfig
 from mmdlm.slides.levels import TileGeometry
+from mmdlm.stores.freshness import input_signature
 
 #: Version of the on-disk layout; part of params_hash so a layout change makes old stores stale.
 FORMAT_VERSION = 1
@@ -39,7 +40,6 @@ FORMAT_VERSION = 1
 ALGORITHM_VERSION = 5
 INDEX_COLUMNS = ("slide_id", "patient_id", "magnification", "n_tiles", "path")
 #: Bytes hashed at each end of a slide file for its content hash.
-_HASH_BYTES = 1 << 20
 #: Config fields that do not change a store's content.
 _NOT_HASHED = frozenset({"workers"})
 
@@ -53,19 +53,8 @@ def mag_key(magnification: float | str) -> str:
 
 
 def content_hash(path: str | Path) -> str:
-    """Fast identity of a slide file: sha256 of its size, mtime and first and last MiB (hex, 32 chars)."""
-    path = Path(path)
-    try:
-        st = path.stat()
-        digest = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode())
-        with path.open("rb") as fh:
-            digest.update(fh.read(_HASH_BYTES))
-            if st.st_size > _HASH_BYTES:
-                fh.seek(max(_HASH_BYTES, st.st_size - _HASH_BYTES))
-                digest.update(fh.read(_HASH_BYTES))
-    except OSError as exc:
-        raise MmdlmError(f"cannot read slide file ({exc.strerror or exc})", file=path) from None
-    return digest.hexdigest()[:32]
+    """Identity of a slide file: the store stages' one freshness rule (mmdlm.stores.freshness; 32 hex)."""
+    return input_signature(path, "slide file")
 
 
 def params_hash(cfg: TilingConfig, seed: int) -> str:
@@ -75,6 +64,8 @@ def params_hash(cfg: TilingConfig, seed: int) -> str:
     params["format_version"] = FORMAT_VERSION
     params["algorithm_version"] = ALGORITHM_VERSION
     params["seed"] = int(seed) if cfg.max_tiles_per_slide is not None else None
+    if params.get("reader") == "openslide":  # the default backend: hashes as before the choice existed
+        del params["reader"]
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
 
 

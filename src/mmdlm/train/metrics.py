@@ -6,15 +6,14 @@ import math
 
 import numpy as np
 
+from mmdlm.cindex import harrell_cindex
+
 
 def c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
-    """Harrell's C-index of a risk score (higher = earlier death); NaN when no pair is comparable."""
-    from lifelines.utils import concordance_index
-
-    try:
-        return float(concordance_index(time, -np.asarray(risk, dtype=float), event))
-    except ZeroDivisionError:
-        return math.nan
+    """Harrell's C-index of a risk score (higher = earlier death), mmdlm.cindex's; NaN (for the training
+    log) where that is None."""
+    value = harrell_cindex(time, event, risk)
+    return math.nan if value is None else value
 
 
 def roc_auc(label: np.ndarray, p_dead: np.ndarray) -> float:

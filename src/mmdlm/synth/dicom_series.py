@@ -18,7 +18,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from mmdlm.cohort.synth.phantom import Grid
+from mmdlm.synth.phantom import Grid
 
 #: Fake identifying attributes written into every file (outputs of later stages must never contain them).
 INSTITUTION = "Synthetic Hospital"

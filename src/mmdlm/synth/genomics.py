@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmdlm.cohort.synth.config import SynthConfig
-from mmdlm.cohort.synth.truth import STREAM_GENOMICS, cohort_rng
+from mmdlm.synth.config import SynthConfig
+from mmdlm.synth.truth import STREAM_GENOMICS, cohort_rng
 
 #: (feature, frequency) of every alteration the generator places; the first ten are the top ten.
 FEATURES: tuple[tuple[str, float], ...] = (

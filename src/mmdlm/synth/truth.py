@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import expit, ndtr
 
-from mmdlm.cohort.synth.config import SynthConfig
+from mmdlm.synth.config import SynthConfig
 
 #: Days per month used for *_MONTHS (as cBioPortal's TCGA files: days / 30.4167).
 DAYS_PER_MONTH = 30.4167
@@ -229,13 +229,13 @@ def simulate_truth(cfg: SynthConfig, genomics_effect: np.ndarray) -> list[Patien
 COMPONENTS = ("fine_histology", "coarse_histology", "tumour_volume", "genomics", "risk")
 
 
-def component_cindices(truth: object, endpoint: str = "dss") -> dict[str, float]:
+def component_cindices(truth: object, endpoint: str = "dss") -> dict[str, float | None]:
     """Harrell's C-index (lifelines) of each risk component and the full risk (truth.csv).
 
     `truth` is a pandas DataFrame read from truth.csv (or built from `truth_row`s).
     """
-    from lifelines.utils import concordance_index
+    from mmdlm.cindex import harrell_cindex
 
     t = truth[f"{endpoint}_months"].to_numpy(float)  # type: ignore[index]
     e = truth[f"{endpoint}_event"].to_numpy(int)  # type: ignore[index]
-    return {c: float(concordance_index(t, -truth[c].to_numpy(float), e)) for c in COMPONENTS}  # type: ignore
+    return {c: harrell_cindex(t, e, truth[c].to_numpy(float)) for c in COMPONENTS}  # type: ignore

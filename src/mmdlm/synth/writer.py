@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from mmdlm.atomic import atomic_path
-from mmdlm.cohort.synth.config import SynthConfig
-from mmdlm.cohort.synth.genomics import simulate_genomics
-from mmdlm.cohort.synth.truth import PatientTruth, patient_id, patient_rng, simulate_truth
 from mmdlm.errors import MmdlmError
+from mmdlm.synth.config import SynthConfig
+from mmdlm.synth.genomics import simulate_genomics
+from mmdlm.synth.truth import PatientTruth, patient_id, patient_rng, simulate_truth
 
 STREAM_SLIDE, STREAM_RADIOLOGY = 1, 2
 
@@ -35,10 +35,10 @@ def slide_relpath(cfg: SynthConfig, p: PatientTruth) -> Path:
 
 def write_patient_images(root: Path, cfg: SynthConfig, p: PatientTruth) -> dict[str, object]:
     """Write one patient's slide, DICOM series and tumour mask under `root`; returns their relative paths."""
-    from mmdlm.cohort.synth.dicom_series import identity, write_mask, write_series
-    from mmdlm.cohort.synth.histology import HistologyParams, render_tissue
-    from mmdlm.cohort.synth.phantom import Grid, render_volume
-    from mmdlm.cohort.synth.slide_tiff import slide_levels, write_pyramid_tiff
+    from mmdlm.synth.dicom_series import identity, write_mask, write_series
+    from mmdlm.synth.histology import HistologyParams, render_tissue
+    from mmdlm.synth.phantom import Grid, render_volume
+    from mmdlm.synth.tiff import slide_levels, write_pyramid_tiff
 
     texture_mpp = 1.0  # render at 10x, the finest magnification the pipeline reads
     rng = patient_rng(cfg, p.index, STREAM_SLIDE)
@@ -116,7 +116,7 @@ def _folder_size(root: Path) -> tuple[int, int]:
 
 def write_synthetic_cohort(out: Path, cfg: SynthConfig, workers: int = 1, force: bool = False) -> dict:
     """Write the synthetic ccRCC cohort of docs/formats.md section 1 to `out`; returns a summary dict."""
-    from mmdlm.cohort.synth.study import write_study
+    from mmdlm.synth.study import write_study
 
     out = Path(out)
     if workers < 1:

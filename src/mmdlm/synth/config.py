@@ -1,4 +1,4 @@
-"""Config section owned by mmdlm.cohort.synth."""
+"""Config section owned by mmdlm.synth."""
 
 from __future__ import annotations
 

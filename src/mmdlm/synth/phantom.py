@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from mmdlm.cohort.synth.histology import smooth_field
+from mmdlm.synth.histology import smooth_field
 
 
 @dataclass(frozen=True)

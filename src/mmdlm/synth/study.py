@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmdlm.cohort.synth.genomics import CNA_GENES, MAF_COLUMNS, SynthGenomics
-from mmdlm.cohort.synth.truth import PatientTruth
+from mmdlm.synth.genomics import CNA_GENES, MAF_COLUMNS, SynthGenomics
+from mmdlm.synth.truth import PatientTruth
 
 STUDY_ID = "kirc_mmdlm_synth"
 

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from mmdlm.cohort.cbioportal import read_study
 from mmdlm.cohort.config import IngestConfig
-from mmdlm.cohort.manifest import write_manifest
 from mmdlm.cohort.matching import read_mapping
 from mmdlm.cohort.patients import build_patients, read_cdr
 from mmdlm.cohort.radiology_folder import RADIOLOGY_COLUMNS, scan_radiology
+from mmdlm.cohort.result import IngestResult, IngestSources, write_result
 from mmdlm.cohort.slides_folder import SLIDE_COLUMNS, scan_slides
 from mmdlm.cohort.summary import availability_counts, clinical_counts, endpoint_counts
 from mmdlm.errors import MmdlmError
 from mmdlm.genomics.alterations import AlterationResult, from_ready, from_study
 
-
-@dataclass(frozen=True)
-class IngestSources:
-    """What the user points ingest at (only the study folder is required)."""
-
-    cbioportal: Path
-    cdr: Path | None = None
-    alterations: Path | None = None
-    slides: Path | None = None
-    radiology: Path | None = None
-    mapping: Path | None = None
-
-
-@dataclass
-class IngestResult:
-    """The manifest tables and summary (also what is written to disk)."""
-
-    patients: pd.DataFrame
-    slides: pd.DataFrame
-    radiology: pd.DataFrame
-    alterations: pd.DataFrame
-    features_info: dict
-    summary: dict = field(default_factory=dict)
+__all__ = ["IngestResult", "IngestSources", "ingest", "run_ingest", "write_result"]
 
 
 def _abs(p: Path | None) -> str | None:
@@ -152,22 +129,6 @@ def ingest(sources: IngestSources, cfg: IngestConfig, endpoint: str | None = Non
         alterations=alterations,
         features_info=features_info,
         summary=summary,
-    )
-
-
-def write_result(result: IngestResult, out: str | Path, force: bool = False) -> Path:
-    """Write an IngestResult as the manifest folder (atomically); returns the folder."""
-    out = Path(out)
-    result.summary["out"] = str(out.resolve())
-    return write_manifest(
-        out,
-        patients=result.patients,
-        slides=result.slides,
-        radiology=result.radiology,
-        alterations=result.alterations,
-        features_info=result.features_info,
-        summary=result.summary,
-        force=force,
     )
 
 
