@@ -12,9 +12,9 @@ import yaml
 
 from mmdlm.config import load_config
 from mmdlm.errors import MmdlmError
-from mmdlm.pipeline.evaluate import cross_validate
 from mmdlm.features.store import MagnificationFeatures, write_slide_store
 from mmdlm.mil.toy import planted_bags
+from mmdlm.pipeline.evaluate import cross_validate
 
 
 def _cohort_with_stores(root: Path, n: int = 60) -> tuple[Path, Path]:

@@ -245,7 +245,7 @@ def _embed_radiology(rad_dir: Path, out_dir: Path, encoder: EncoderConfig, featu
     from mmdlm.encoders.registry import build_encoder
     from mmdlm.features.embed import embed_images, runtime
     from mmdlm.radiology.store import read_index
-    from mmdlm.slides.store import content_hash
+    from mmdlm.stores.freshness import input_signature
 
     index = read_index(rad_dir)
     rt = runtime(features, in_worker=False)
@@ -257,7 +257,7 @@ def _embed_radiology(rad_dir: Path, out_dir: Path, encoder: EncoderConfig, featu
         expected = {
             "patient_id": str(pid),
             "encoder_key": enc.identity.key,
-            "content_hash": "/".join(content_hash(p) for p in paths),
+            "content_hash": "/".join(input_signature(p, "radiology plane") for p in paths),
         }
         final = radiology_store_path(out_dir, str(pid))
         if store_is_fresh(final, expected):

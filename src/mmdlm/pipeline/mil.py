@@ -27,8 +27,8 @@ def run_mil_family(
     """features -> MIL cross-validation -> MIL explain; returns (and writes to RUN/mil/family.json) what
     ran."""
     from mmdlm.cohort.manifest import load_manifest
-    from mmdlm.pipeline.evaluate import cross_validate
     from mmdlm.features.pipeline import extract_features
+    from mmdlm.pipeline.evaluate import cross_validate
 
     manifest = load_manifest(layout.manifest)
     feats = extract_features(
