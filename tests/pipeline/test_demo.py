@@ -196,6 +196,16 @@ def test_both_families_side_by_side_on_the_same_folds(demo_run):
     )  # every tissue tile, no cap
 
 
+def test_explain_cli_on_the_mil_run(demo_run, run_cli):
+    run, _, _ = demo_run
+    pid = sorted(p.name for p in (run / "mil" / "explain").iterdir())[0]
+    code, out, err = run_cli("explain", "--run", run / "mil", "--patients", pid)
+    assert code == 0, err
+    assert "MIL maps of 1 patients" in out
+    assert sorted(p.name for p in (run / "mil" / "explain").iterdir()) == [pid]
+    assert len(list((run / "mil" / "explain" / pid).glob("*.geojson"))) == 4  # 10x, 5x x risk, attention
+
+
 def test_html_has_every_section_and_every_image_decodes(demo_run):
     run, _, _ = demo_run
     html = (run / "report.html").read_text()
