@@ -14,6 +14,8 @@ from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.executor.config import ExecutorConfig
 from mmdlm.explain.config import ExplainConfig
+from mmdlm.features.config import FeaturesConfig
+from mmdlm.mil.config import MilConfig
 from mmdlm.model.config import ModelConfig
 from mmdlm.pipeline.config import DemoConfig
 from mmdlm.radiology.config import RadiologyConfig
@@ -32,6 +34,8 @@ class Config(StrictModel):
     radiology: RadiologyConfig = Field(default_factory=RadiologyConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    mil: MilConfig = Field(default_factory=MilConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     cv: CVConfig = Field(default_factory=CVConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)

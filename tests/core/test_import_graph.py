@@ -26,13 +26,13 @@ FLOORS: dict[str, int] = {
     # 3 per-modality readers and stores
     "stores": 3, "slides": 3, "radiology": 3, "genomics": 3,
     # 4 datasets and models
-    "data": 4, "model": 4,
+    "data": 4, "model": 4, "encoders": 4, "features": 4,
     # 5 training
     "train": 5,
     # 6 evaluation
     "evaluate": 6,
     # 7 consumers of a trained run
-    "explain": 7, "report": 7,
+    "explain": 7, "report": 7, "mil": 7,
     # 8 the whole config and the run directory
     "config": 8, "rundir": 8,
     # 9 composition of stages

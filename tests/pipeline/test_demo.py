@@ -35,6 +35,13 @@ data:
 model:
   pretrained: none
   width: 16
+  encoder: {family: timm, name: test_vit, weights: random, input_size: 32}
+features:
+  num_workers: 0
+mil:
+  epochs_unimodal: 2
+  epochs_multimodal: 1
+  max_instances: 32
 train:
   batch_size: 8
   epochs_unimodal: 1
@@ -64,6 +71,7 @@ SECTIONS = (
     "km",
     "cox",
     "attention",
+    "families",
     "external",
     "explain",
     "provenance",
@@ -158,6 +166,46 @@ def test_report_json_holds_real_numbers(demo_run):
     assert prov["versions"]["torch"] == torch.__version__.split("+")[0] and prov["seed"] == 0
 
 
+def test_both_families_side_by_side_on_the_same_folds(demo_run):
+    run, _, _ = demo_run
+    d = json.loads((run / "report.json").read_text())
+    fam = d["families"]
+    mil = json.loads((run / "mil" / "metrics.json").read_text())
+    assert fam["same_folds"] == {"cox": True, "5yss": True}
+    assert {(r["task"], r["configuration"]) for r in fam["rows"]} == {
+        *(("cox", c) for c in ("histo_10x", "histo_5x", "radiology", "genomics", "histo_radiology_genomics")),
+        ("5yss", "histo_radiology_genomics"),
+    }
+    for r in fam["rows"]:
+        assert (
+            r["mil"]["mean"]
+            == mil["tasks"][r["task"]]["configurations"][r["configuration"]][r["metric"]]["mean"]
+        )
+        assert _number(r["mil"]["mean"]) and _number(r["end_to_end"]["mean"])
+        assert (r["truth"] is not None) == (r["task"] == "cox") and (
+            r["truth"] is None or 0.5 < r["truth"] <= 1
+        )
+    enc = d["provenance"]["encoder"]
+    assert enc["encoder_name"] == "test_vit" and enc["encoder_weights_hash"] == "random-0"
+    assert (run / d["images"]["mil_markup"]).is_file()
+    geo = sorted((run / "mil" / "explain").rglob("*_attention.geojson"))
+    assert geo and json.loads(geo[0].read_text())["features"]
+    features = json.loads((run / "features" / "summary.json").read_text())
+    assert (
+        features["counts"]["failed"] == 0 and features["tiles"]["10x"] > 40 * 4
+    )  # every tissue tile, no cap
+
+
+def test_explain_cli_on_the_mil_run(demo_run, run_cli):
+    run, _, _ = demo_run
+    pid = sorted(p.name for p in (run / "mil" / "explain").iterdir())[0]
+    code, out, err = run_cli("explain", "--run", run / "mil", "--patients", pid)
+    assert code == 0, err
+    assert "MIL maps of 1 patients" in out
+    assert sorted(p.name for p in (run / "mil" / "explain").iterdir()) == [pid]
+    assert len(list((run / "mil" / "explain" / pid).glob("*.geojson"))) == 4  # 10x, 5x x risk, attention
+
+
 def test_html_has_every_section_and_every_image_decodes(demo_run):
     run, _, _ = demo_run
     html = (run / "report.html").read_text()
@@ -208,8 +256,9 @@ def test_no_dicom_identifying_value_in_any_output(demo_run):
     dcm = next((run / "synth" / "radiology").rglob("*.dcm"))
     ds = pydicom.dcmread(dcm, stop_before_pixels=True)
     values = {str(ds.PatientName), str(ds.PatientBirthDate), str(ds.PatientAddress), str(ds.InstitutionName)}
-    values |= {str(v) for v in ([ds.OtherPatientIDs] if isinstance(ds.OtherPatientIDs, str)
-                                else ds.OtherPatientIDs)}
+    values |= {
+        str(v) for v in ([ds.OtherPatientIDs] if isinstance(ds.OtherPatientIDs, str) else ds.OtherPatientIDs)
+    }
     values = {v.encode() for v in values if len(v) >= 6}
     assert len(values) >= 4
     inputs = (run / "synth", run / "external_cohort" / "synth")

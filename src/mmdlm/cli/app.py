@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "synth",
     "ingest",
     "tile",
+    "features",
     "radiology",
     "train",
     "cv",

@@ -17,6 +17,9 @@ def register(app: typer.Typer) -> None:
         cohort: Path = typer.Option(..., "--cohort", help="Cohort folder (manifest from `mmdlm ingest`)"),
         tiles: Path = typer.Option(None, "--tiles", help="Tile store folder (`mmdlm tile`)"),
         radiology: Path = typer.Option(None, "--radiology", help="Radiology store (`mmdlm radiology`)"),
+        features: Path = typer.Option(
+            None, "--features", help="Feature stores (`mmdlm features`) for model.family: mil"
+        ),
         run: Path = typer.Option(..., "--run", help="Run folder (folds.json, cv/, predictions.csv, ...)"),
         task: list[str] = typer.Option(
             None, "--task", help="cox, 5yss and/or discrete (repeatable; default: config)"
@@ -32,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
         cfg = resolve_config(config)
         result = cross_validate(cfg, cohort, tiles, radiology, run, tasks=task or None,
-                                configurations=configuration or None)
+                                configurations=configuration or None, features=features)
         for t, m in result["tasks"].items():
             typer.echo(f"task {t}: {m['primary_metric']} per configuration ({m['n_folds']} folds)")
             typer.echo(format_table(m["table"]))

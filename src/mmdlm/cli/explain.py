@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
         cohort: Path = typer.Option(None, "--cohort", help="Manifest folder (default: RUN/manifest)"),
         tiles: Path = typer.Option(None, "--tiles", help="Tile store (default: RUN/tiles)"),
         radiology: Path = typer.Option(None, "--radiology", help="Radiology store (default: RUN/radiology)"),
+        features: Path = typer.Option(
+            None, "--features", help="Feature stores of a model.family mil run (default: RUN/../features)"
+        ),
         config: Path = CONFIG_OPTION,
     ) -> None:
         """Write Grad-CAM overlays and gallery, WSI markups and the attention summary to RUN/explain/."""
@@ -57,6 +60,18 @@ def register(app: typer.Typer) -> None:
                 f"unknown configuration '{configuration}'; known: {list(CONFIGURATIONS)}",
                 field="--configuration",
             )
+        if cfg.model.family == "mil":  # per-tile attention and risk maps of the MIL family
+            from mmdlm.mil.explain import explain_mil_run
+
+            feats = features or run.parent / "features"
+            with run_lock(run), atomic_path(run / "explain") as tmp:
+                done = explain_mil_run(
+                    cfg, run, cohort or run / "manifest", feats, tmp, _split(patients), configuration
+                )
+            typer.echo(
+                f"MIL maps of {len(done['patients'])} patients ({done['configuration']}) -> {run / 'explain'}"
+            )
+            return
         sources = default_sources(run, cohort, tiles, radiology)
         with run_lock(run), atomic_path(run / "explain") as tmp:
             summary = explain_run(

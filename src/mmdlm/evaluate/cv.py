@@ -56,6 +56,8 @@ def _fold_key(cfg, task: str, val_ids: list[str], train_ids: list[str],
     """Hash of everything a fold's predictions depend on (training settings, patients, configurations)."""
     dump = cfg.model_dump(mode="json")
     relevant = {k: dump.get(k) for k in ("seed", "data", "model", "train")}
+    if cfg.model.family == "mil":  # the MIL family's own training settings
+        relevant["mil"] = dump.get("mil")
     blob = json.dumps([relevant, task, sorted(val_ids), sorted(train_ids), sorted(configurations)],
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -56,14 +56,7 @@ class MultimodalNet(nn.Module):
             {m: ImageBranch(backbone, pretrained, pretrained_path, width) for m in IMAGE_MODALITIES}
         )
         self.branches[GENOMICS] = nn.Sequential(nn.Linear(max(n_genomic, 1), width), nn.ReLU(inplace=True))
-        self.modality_bias = nn.Parameter(torch.zeros(len(MODALITIES)))
-        self.score = nn.Sequential(nn.Linear(width, width // 2), nn.Tanh(), nn.Linear(width // 2, 1))
-        self.head = nn.Sequential(
-            nn.Dropout(dropout),
-            nn.Linear(width, width),
-            nn.ReLU(inplace=True),
-            nn.Linear(width, self.head_width),
-        )
+        self.modality_bias, self.score, self.head = fusion_layers(width, dropout, self.head_width)
         self.width = width
 
     def embed(self, inputs: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
@@ -106,18 +99,40 @@ class MultimodalNet(nn.Module):
     def fuse(self, h: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
         """Attention fusion and head of per-modality embeddings `h` [B, M, width] (from `embed`, or cached
         ones: explain fuses a patient's fixed context embeddings with each tile's). `mask` [B, M] bool."""
-        mask = mask.to(torch.bool)
-        scores = self.score(h).squeeze(-1) + self.modality_bias
-        scores = scores.masked_fill(~mask, float("-inf"))
-        # a row with no modality (a patient without any of the active modalities) gets zero attention and the
-        # head's no-evidence output head(0), instead of the NaN a softmax over nothing would give
-        empty = ~mask.any(dim=1, keepdim=True)
-        attention = torch.softmax(scores.masked_fill(empty, 0.0), dim=1).masked_fill(~mask, 0.0)
-        # where() rather than multiplication: a masked input can never leak (even a NaN) into the fusion
-        weighted = torch.where(mask.unsqueeze(-1), attention.unsqueeze(-1) * h, torch.zeros_like(h))
-        fused = weighted.sum(dim=1)
-        out = self.head(fused)
-        return ModelOutput(out.squeeze(-1) if self.head_width == 1 else out, attention)
+        return fuse_embeddings(h, mask.to(torch.bool), self.score, self.modality_bias, self.head)
+
+
+def fusion_layers(
+    width: int, dropout: float, head_width: int
+) -> tuple[nn.Parameter, nn.Sequential, nn.Sequential]:
+    """The modality-attention fusion's layers shared by every model family: (per-modality score bias [M],
+    the gated score of an embedding, the task's head of `head_width` outputs)."""
+    bias = nn.Parameter(torch.zeros(len(MODALITIES)))
+    score = nn.Sequential(nn.Linear(width, width // 2), nn.Tanh(), nn.Linear(width // 2, 1))
+    head = nn.Sequential(
+        nn.Dropout(dropout),
+        nn.Linear(width, width),
+        nn.ReLU(inplace=True),
+        nn.Linear(width, head_width),
+    )
+    return bias, score, head
+
+
+def fuse_embeddings(
+    h: torch.Tensor, mask: torch.Tensor, score: nn.Module, bias: torch.Tensor, head: nn.Module
+) -> ModelOutput:
+    """Attention over the present modalities' embeddings h [B, M, width] (mask [B, M] bool), then the head
+    (a one-output head squeezed to [B]). Masked entries get exactly zero attention and never reach the fused
+    vector; a row with no modality gets the head's no-evidence output head(0), instead of the NaN a softmax
+    over nothing would give."""
+    scores = score(h).squeeze(-1) + bias
+    scores = scores.masked_fill(~mask, float("-inf"))
+    empty = ~mask.any(dim=1, keepdim=True)
+    attention = torch.softmax(scores.masked_fill(empty, 0.0), dim=1).masked_fill(~mask, 0.0)
+    # where() rather than multiplication: a masked input can never leak (even a NaN) into the fusion
+    weighted = torch.where(mask.unsqueeze(-1), attention.unsqueeze(-1) * h, torch.zeros_like(h))
+    out = head(weighted.sum(dim=1))
+    return ModelOutput(out.squeeze(-1) if out.shape[-1] == 1 else out, attention)
 
 
 def mute(mask: torch.Tensor, active: Sequence[str]) -> torch.Tensor:

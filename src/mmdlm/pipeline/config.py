@@ -18,3 +18,6 @@ class DemoConfig(StrictModel):
     external_seed: int = Field(1000, ge=0)
     #: configurations applied to the external cohort (None: every configuration with fold models)
     external_configurations: tuple[str, ...] | None = None
+    #: also run the attention-MIL family (features with model.encoder, CV on the same folds, MIL explain) into
+    #: RUN/features and RUN/mil, compared with the end-to-end family in the report
+    mil_family: bool = True

@@ -178,6 +178,11 @@ def run_demo(cfg: Config, out: str | Path, *, force: bool = False, console=None)
                 cross_validate(
                     cfg, main.manifest, main.tiles, main.radiology, run_dir, train_fold=fold, lock=False
                 )
+            if cfg.demo.mil_family:
+                from mmdlm.pipeline.mil import run_mil_family
+
+                with _stage("MIL family: features, cross-validation, explain", say, timings):
+                    run_mil_family(cfg, main, run_dir, progress=progress, say=say)
             if cfg.demo.external_patients > 0:
                 ext = external_layout(run_dir)
                 ext_synth = cfg.synth.model_copy(

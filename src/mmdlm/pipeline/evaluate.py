@@ -33,22 +33,42 @@ def snapshot_manifest(cohort: Path, run_dir: Path) -> None:
                 shutil.copy2(Path(cohort) / name, tmp / name)
 
 
+def load_family_records(cfg, cohort: Path, tiles: Path | None, radiology: Path | None,
+                        features: Path | None) -> tuple[list, tuple[str, ...], object]:
+    """(records, skipped patient ids, the per-fold trainer) of the configured model family: tile and
+    radiology stores for `end_to_end`, feature stores (`mmdlm features`) for `mil`."""
+    if cfg.model.family == "mil":
+        from mmdlm.mil.bags import load_bags
+        from mmdlm.mil.staged import train_fold
+
+        if features is None:
+            raise MmdlmError("model.family mil trains on feature stores: give --features FEATS "
+                             "(from `mmdlm features`)", field="model.family")
+        records = load_bags(cohort, features)
+        return records, (), train_fold
+    from mmdlm.data.records import load_records_with_summary
+
+    records, loaded = load_records_with_summary(cohort, tiles, radiology, cfg)
+    return records, loaded.skipped_ids, None
+
+
 def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None, run_dir: Path, *,
                    tasks: Sequence[str] | None = None, configurations: Sequence[str] | None = None,
-                   train_fold=None, lock: bool = True) -> dict:
+                   train_fold=None, lock: bool = True, features: Path | None = None) -> dict:
     """`mmdlm cv`: every task's CV (run_cv_tasks: all (task, fold) trainings on cfg.executor) plus the
-    cohort's clinical baselines in RUN/metrics.json.
+    cohort's clinical baselines in RUN/metrics.json. `model.family: mil` trains the MIL family on the
+    feature stores in `features` (same folds, statistics and metrics.json).
 
     `lock=False` when the caller already holds RUN's lock (mmdlm.pipeline).
     """
-    from mmdlm.data.records import load_records_with_summary
     from mmdlm.rundir import attach_log_file, save_config
 
     tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
     for task in tasks:  # before any slow loading
         check_configurations(configurations, cfg.cv.configurations_for(task))
     patients = load_patients(cohort)
-    records, loaded = load_records_with_summary(cohort, tiles, radiology, cfg)
+    records, skipped_ids, family_fold = load_family_records(cfg, cohort, tiles, radiology, features)
+    train_fold = train_fold or family_fold
     run_dir = Path(run_dir)
     created = not run_dir.exists()
     with _locked(run_dir, lock):
@@ -61,9 +81,9 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
             raise
         handler = attach_log_file(run_dir) if lock else None  # a caller holding the lock has its own log
         try:
-            if loaded.skipped_ids:
-                log.info("cv: %d patient(s) skipped (no outcome or no modality): %s", len(loaded.skipped_ids),
-                         ", ".join(loaded.skipped_ids))
+            if skipped_ids:
+                log.info("cv: %d patient(s) skipped (no outcome or no modality): %s", len(skipped_ids),
+                         ", ".join(skipped_ids))
             save_config(run_dir, cfg)
             snapshot_manifest(cohort, run_dir)
             run_cv_tasks(cfg, records, run_dir, tasks, configurations, train_fold=train_fold,

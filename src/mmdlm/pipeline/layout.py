@@ -32,6 +32,16 @@ class CohortLayout:
         """`mmdlm radiology` output."""
         return self.root / "radiology"
 
+    @property
+    def features(self) -> Path:
+        """`mmdlm features` output (the MIL family's feature stores)."""
+        return self.root / "features"
+
+    @property
+    def mil(self) -> Path:
+        """The MIL family's cross-validation run (its own metrics.json, same folds as RUN's)."""
+        return self.root / "mil"
+
 
 def run_layout(run_dir: Path) -> CohortLayout:
     """The training cohort lives in RUN itself: RUN/manifest, RUN/tiles, RUN/radiology."""

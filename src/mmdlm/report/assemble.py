@@ -348,7 +348,15 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
         "pretrained": model.get("pretrained"),
         "backbone": model.get("backbone"),
     }
+    from mmdlm.report.families import families
+
+    d["families"] = families(run_dir)
+    mil_maps = ((d["families"] or {}).get("explain") or {}).get("patients") or {}
+    first = next((f for files in mil_maps.values() for f in files if f.endswith("_risk.png")), None)
+    if first:
+        d["images"]["mil_markup"] = f"mil/{first}"
     d["provenance"] = {
+        "encoder": (d["families"] or {}).get("encoder"),
         "seed": raw.get("seed"),
         "data_hashes": data_hashes(run_dir, HASHED_FILES),
         "versions": software_versions(),

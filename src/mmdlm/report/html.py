@@ -55,7 +55,7 @@ def figures(d: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
         fig["forest"] = _data_uri(plots.forest_figure(d["cox"]["covariates"]))
     if d.get("attention"):
         fig["attention"] = _data_uri(plots.attention_figure(d["attention"]["mean"], d["attention"]["sd"]))
-    for key in ("gallery", "markup"):
+    for key in ("gallery", "markup", "mil_markup"):
         rel = (d.get("images") or {}).get(key)
         if rel and (run_dir / rel).is_file():
             fig[key] = _data_uri((run_dir / rel).read_bytes())

@@ -1,0 +1,118 @@
+"""Fitting a MilNet on bags (AdamW, the end-to-end Cox / 5YSS losses) and its per-patient predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mmdlm.mil.bags import BagRecord, collate_bags
+from mmdlm.mil.config import MilConfig
+from mmdlm.mil.model import MilNet
+from mmdlm.modalities import MODALITIES
+from mmdlm.train.losses import cox_ph_loss, survival_5y_loss
+
+ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
+
+
+def _cox(out: torch.Tensor, records: list[BagRecord]) -> torch.Tensor:
+    time = torch.tensor([r.time for r in records], dtype=torch.float32)
+    event = torch.tensor([r.event for r in records], dtype=torch.float32)
+    return cox_ph_loss(out, time, event)
+
+
+def _5yss(out: torch.Tensor, records: list[BagRecord]) -> torch.Tensor:
+    label = torch.tensor([-1 if r.label_5y is None else r.label_5y for r in records], dtype=torch.long)
+    return survival_5y_loss(out, label)
+
+
+#: task -> loss of a batch's output and its records
+LOSSES: dict[str, Callable[[torch.Tensor, list[BagRecord]], torch.Tensor]] = {"cox": _cox, "5yss": _5yss}
+#: task -> (score column, model output -> score [B])
+SCORES: dict[str, tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = {
+    "cox": ("risk", lambda out: out.float()),
+    "5yss": ("p_dead_5y", lambda out: torch.softmax(out.float(), dim=1)[:, 1]),
+}
+
+
+def trainable(records: list[BagRecord], active: tuple[str, ...], task: str) -> list[BagRecord]:
+    """The patients a stage learns from: at least one active modality (and a 5-year label for 5yss)."""
+    return [r for r in records if r.has_any(active) and (task != "5yss" or r.label_5y is not None)]
+
+
+def fit(
+    model: MilNet,
+    records: list[BagRecord],
+    active: tuple[str, ...],
+    cfg: MilConfig,
+    epochs: int,
+    n_genomic: int,
+    dims: dict[str, int],
+    seed: int,
+) -> int:
+    """Train `model` in place for `epochs` over shuffled batches of patients; returns the samples seen."""
+    threads = torch.get_num_threads()
+    if cfg.cpu_threads:
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        return _fit(model, records, active, cfg, epochs, n_genomic, dims, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(
+    model: MilNet,
+    records: list[BagRecord],
+    active: tuple[str, ...],
+    cfg: MilConfig,
+    epochs: int,
+    n_genomic: int,
+    dims: dict[str, int],
+    seed: int,
+) -> int:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    data = trainable(records, active, model.task)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = LOSSES[model.task]
+    seen = 0
+    model.train()
+    for _ in range(epochs):
+        order = rng.permutation(len(data))
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            if len(idx) < 2:  # a partial likelihood or batch of one patient says nothing
+                continue
+            batch = [data[i] for i in idx]
+            bags = collate_bags(batch, active, n_genomic, dims, rng, cfg.max_instances)
+            loss = loss_fn(model(bags).model.out, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += len(batch)
+    return seen
+
+
+@torch.inference_mode()
+def predict(
+    model: MilNet, records: list[BagRecord], active: tuple[str, ...], n_genomic: int, dims: dict[str, int]
+) -> pd.DataFrame:
+    """patient_id, risk | p_dead_5y, att_* per patient with at least one active modality (every instance)."""
+    model.eval()
+    column, score = SCORES[model.task]
+    rows = []
+    for r in records:
+        if not r.has_any(active):
+            continue
+        out = model(collate_bags([r], active, n_genomic, dims)).model
+        att = out.attention[0].float().numpy()
+        rows.append(
+            {
+                "patient_id": r.patient_id,
+                column: float(score(out.out)[0]),
+                **{c: float(a) for c, a in zip(ATT_COLUMNS, att, strict=True)},
+            }
+        )
+    return pd.DataFrame(rows, columns=["patient_id", column, *ATT_COLUMNS])

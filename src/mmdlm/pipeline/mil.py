@@ -1,0 +1,82 @@
+"""The demo's MIL family stage: feature stores with model.encoder, cross-validation of model.family mil on the
+same folds as the end-to-end run, and the MIL explain maps of the extreme-risk validation patients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from mmdlm.atomic import write_json_atomic
+from mmdlm.config import Config
+from mmdlm.errors import MmdlmError
+from mmdlm.pipeline.layout import CohortLayout
+
+FAMILY_FILE = "family.json"
+
+
+def same_folds(a: Path, b: Path) -> dict[str, bool]:
+    """Per task: whether two runs' folds.json assign every patient to the same fold."""
+    left, right = json.loads(a.read_text())["tasks"], json.loads(b.read_text())["tasks"]
+    return {t: left[t]["folds"] == right.get(t, {}).get("folds") for t in left}
+
+
+def run_mil_family(
+    cfg: Config, layout: CohortLayout, run_dir: Path, *, progress: bool, say: Callable[[str], None]
+) -> dict:
+    """features -> MIL cross-validation -> MIL explain; returns (and writes to RUN/mil/family.json) what
+    ran."""
+    from mmdlm.cohort.manifest import load_manifest
+    from mmdlm.features.pipeline import extract_features
+    from mmdlm.pipeline.evaluate import cross_validate
+
+    manifest = load_manifest(layout.manifest)
+    feats = extract_features(
+        manifest.slides,
+        layout.features,
+        cfg.tiling,
+        cfg.model.encoder,
+        cfg.features,
+        rad_dir=layout.radiology,
+        executor=cfg.executor,
+        progress=progress,
+    )
+    if feats["failed"]:
+        first = feats["failed"][0]
+        raise MmdlmError(
+            f"{len(feats['failed'])} slides failed, e.g. {first['slide_id']}: {first['reason']}",
+            file=layout.features / "summary.json",
+        )
+    say(
+        f"  features: {feats['counts']['done']} slides embedded, {feats['counts']['fresh']} already done; "
+        + ", ".join(f"{n} tiles at {m}" for m, n in feats["tiles"].items())
+        + f" with {feats['encoder']['encoder_label']}"
+    )
+    mil_cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": "mil"})})
+    metrics = cross_validate(
+        mil_cfg, layout.manifest, None, None, layout.mil, lock=False, features=layout.features
+    )
+    for task, m in metrics["tasks"].items():
+        fused = m["reference"]
+        mean = m["configurations"][fused][m["primary_metric"]]["mean"]
+        say(f"  MIL {task}: {m['primary_metric']} of {fused} {mean:.3f} ({m['n_folds']} folds)")
+    explained = explain_extremes(mil_cfg, layout, metrics)
+    summary = {
+        "encoder": feats["encoder"],
+        "features": {k: feats[k] for k in ("slides", "counts", "tiles", "tiles_per_second", "radiology")},
+        "same_folds_as_end_to_end": same_folds(run_dir / "folds.json", layout.mil / "folds.json"),
+        "explain": explained,
+    }
+    write_json_atomic(layout.mil / FAMILY_FILE, summary)
+    return summary
+
+
+def explain_extremes(cfg: Config, layout: CohortLayout, metrics: dict) -> dict:
+    """MIL maps of the `explain.gallery_size` highest- and lowest-risk patients (cox, fused configuration)
+    into RUN/mil/explain, each from the fold model that had the patient in its validation fold."""
+    from mmdlm.mil.explain import explain_mil_run
+
+    if "cox" not in metrics["tasks"]:
+        return {}
+    done = explain_mil_run(cfg, layout.mil, layout.manifest, layout.features, layout.mil / "explain")
+    return {**done, "patients": {p: [f"explain/{f}" for f in files] for p, files in done["patients"].items()}}
