@@ -21,7 +21,7 @@ from mmdlm.mil.pooling import GatedAttentionPool
 from mmdlm.mil.staged import train_fold
 from mmdlm.mil.toy import planted_bags
 from mmdlm.modalities import MODALITIES, TILE_5X, TILE_10X
-from mmdlm.model.fusion import fuse
+from mmdlm.model.fusion import fuse_embeddings
 
 
 @torch.no_grad()
@@ -65,7 +65,7 @@ def test_fusion_and_muting_are_the_end_to_end_models() -> None:
     z, _ = net.pools[TILE_10X](bags.instances[TILE_10X], bags.instance_mask[TILE_10X])
     h = torch.zeros(4, len(MODALITIES), 8)
     h[:, 0] = z
-    ref = fuse(h, bags.mask, net.score, net.modality_bias, net.head, "cox")
+    ref = fuse_embeddings(h, bags.mask, net.score, net.modality_bias, net.head)
     torch.testing.assert_close(out.model.out, ref.out)
     none = Bags(bags.instances, bags.instance_mask, bags.genomics, torch.zeros_like(bags.mask))
     assert torch.allclose(net(none).model.out, net.head(torch.zeros(1, 8)).squeeze(-1).expand(4))

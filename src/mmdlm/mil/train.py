@@ -12,7 +12,7 @@ from mmdlm.mil.bags import BagRecord, collate_bags
 from mmdlm.mil.config import MilConfig
 from mmdlm.mil.model import MilNet
 from mmdlm.modalities import MODALITIES
-from mmdlm.train.losses import cox_ph_loss, survival_5y_loss
+from mmdlm.tasks.losses import cox_ph_loss, survival_5y_loss
 
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
 
