@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -42,6 +43,18 @@ def trainable(records: list[BagRecord], active: tuple[str, ...], task: str) -> l
     return [r for r in records if r.has_any(active) and (task != "5yss" or r.label_5y is not None)]
 
 
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """torch's intra-op threads set to `n` (0: unchanged) while the block runs."""
+    threads = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def fit(
     model: MilNet,
     records: list[BagRecord],
@@ -53,46 +66,28 @@ def fit(
     seed: int,
 ) -> int:
     """Train `model` in place for `epochs` over shuffled batches of patients; returns the samples seen."""
-    threads = torch.get_num_threads()
-    if cfg.cpu_threads:
-        torch.set_num_threads(cfg.cpu_threads)
-    try:
-        return _fit(model, records, active, cfg, epochs, n_genomic, dims, seed)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _fit(
-    model: MilNet,
-    records: list[BagRecord],
-    active: tuple[str, ...],
-    cfg: MilConfig,
-    epochs: int,
-    n_genomic: int,
-    dims: dict[str, int],
-    seed: int,
-) -> int:
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    data = trainable(records, active, model.task)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    loss_fn = LOSSES[model.task]
-    seen = 0
-    model.train()
-    for _ in range(epochs):
-        order = rng.permutation(len(data))
-        for start in range(0, len(order), cfg.batch_size):
-            idx = order[start : start + cfg.batch_size]
-            if len(idx) < 2:  # a partial likelihood or batch of one patient says nothing
-                continue
-            batch = [data[i] for i in idx]
-            bags = collate_bags(batch, active, n_genomic, dims, rng, cfg.max_instances)
-            loss = loss_fn(model(bags).model.out, batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            seen += len(batch)
-    return seen
+    with _torch_threads(cfg.cpu_threads):
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        data = trainable(records, active, model.task)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        loss_fn = LOSSES[model.task]
+        seen = 0
+        model.train()
+        for _ in range(epochs):
+            order = rng.permutation(len(data))
+            for start in range(0, len(order), cfg.batch_size):
+                idx = order[start : start + cfg.batch_size]
+                if len(idx) < 2:  # a partial likelihood or batch of one patient says nothing
+                    continue
+                batch = [data[i] for i in idx]
+                bags = collate_bags(batch, active, n_genomic, dims, rng, cfg.max_instances)
+                loss = loss_fn(model(bags).model.out, batch)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                seen += len(batch)
+        return seen
 
 
 @torch.inference_mode()
