@@ -51,6 +51,44 @@ def test_pool_yields_every_item_once_and_a_dead_worker_is_worker_lost() -> None:
     assert len(lost) == 2 and all(isinstance(o.error, WorkerLost) for o in lost)
 
 
+#: A worker that dies at once, while the pool still starts its other workers (CPython's lazy spawning raced
+#: this: the next worker escaped the broken pool's terminate and shutdown waited on it forever), or while
+#: items are still being submitted (submit raised BrokenProcessPool for the rest).
+EARLY_DEATH = """
+import os
+from mmdlm.executor import WorkerLost
+from mmdlm.executor.local import LocalExecutor
+
+def work(x):
+    if x < 0:
+        os._exit(3)
+    return x
+
+if __name__ == "__main__":
+    for _ in range(12):
+        out = sorted(LocalExecutor(4).map(work, [-1, 2, -3, 4, 5, 6], label="t"), key=lambda o: o.index)
+        assert [o.value for o in out] == [None, 2, None, 4, 5, 6], out
+        assert [type(o.error) for o in out[:3]] == [WorkerLost, type(None), WorkerLost], out
+    print("ok")
+"""
+
+
+def test_an_early_worker_death_neither_hangs_nor_loses_other_items(tmp_path: Path) -> None:
+    script = tmp_path / "early_death.py"
+    script.write_text(EARLY_DEATH)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the pool hung after a worker died")
+    assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]
+
+
 def _session_pids(sid: int) -> list[int]:
     """Live processes of session `sid` (zombies excluded), from /proc."""
     pids = []

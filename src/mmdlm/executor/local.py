@@ -53,14 +53,34 @@ class LocalExecutor(Executor):
                 yield Outcome(j, items[j], error=WorkerLost(f"{label} worker process died"))
 
 
+class EagerProcessPool(ProcessPoolExecutor):
+    """A ProcessPoolExecutor that starts all its workers in its first submit, before its manager thread runs.
+
+    CPython (3.11-3.13) starts forkserver and spawn workers lazily, inside submit() and after handing the item
+    to the manager thread: a worker that dies at once then races the start of the next one, which escapes
+    the broken pool's terminate() and is joined forever (the pool's shutdown and interpreter exit hang).
+    Starting every worker up front, as CPython does for the fork start method, leaves no such window."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "_safe_to_dynamically_spawn_children"):
+            self._safe_to_dynamically_spawn_children = False
+
+
 def _pooled(fn: Callable[[T], R], items: list[T], indices: Sequence[int], workers: int, ctx) -> Iterator:
     """Run items[indices] in a process pool, yielding their outcomes; returns the indices whose futures the
-    broken pool failed (BrokenProcessPool), in submission order."""
+    broken pool failed (BrokenProcessPool), or that it refused because it broke while they were submitted."""
     lost: list[int] = []
-    with ProcessPoolExecutor(
+    with EagerProcessPool(
         max_workers=min(workers, len(indices)), mp_context=ctx, initializer=die_with_parent
     ) as pool:
-        futures = {pool.submit(fn, items[i]): i for i in indices}
+        futures = {}
+        for n, i in enumerate(indices):
+            try:
+                futures[pool.submit(fn, items[i])] = i
+            except BrokenProcessPool:  # a worker died before every item was handed over
+                lost.extend(indices[n:])
+                break
         try:
             for fut in as_completed(futures):
                 i = futures[fut]

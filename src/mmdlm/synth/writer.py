@@ -7,13 +7,13 @@ import multiprocessing
 import os
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from mmdlm.atomic import atomic_path
 from mmdlm.errors import MmdlmError
+from mmdlm.executor.local import EagerProcessPool
 from mmdlm.synth.config import SynthConfig
 from mmdlm.synth.genomics import simulate_genomics
 from mmdlm.synth.truth import PatientTruth, patient_id, patient_rng, simulate_truth
@@ -141,7 +141,7 @@ def write_synthetic_cohort(out: Path, cfg: SynthConfig, workers: int = 1, force:
             images = [write_patient_images(tmp, cfg, p) for p in patients]
         else:
             ctx = multiprocessing.get_context("spawn")  # safe even if the caller holds threads (torch)
-            with ProcessPoolExecutor(max_workers=min(workers, cfg.patients), mp_context=ctx) as pool:
+            with EagerProcessPool(max_workers=min(workers, cfg.patients), mp_context=ctx) as pool:
                 images = list(
                     pool.map(write_patient_images, [tmp] * len(patients), [cfg] * len(patients), patients)
                 )
