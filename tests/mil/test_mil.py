@@ -107,6 +107,36 @@ def test_5yss_predicts_probabilities(planted_fold, tmp_path: Path) -> None:
     assert df["p_dead_5y"].between(0, 1).all()
 
 
+def test_a_third_task_plugs_in_through_its_task_object(planted_fold, tmp_path: Path) -> None:
+    """The discrete-time task (time bins fitted on the training patients only) runs in the MIL family with
+    nothing MIL-specific: its NLL trains, its risk (minus the summed survival) learns the planted signal."""
+    from mmdlm.mil.explain import load_mil_model
+    from mmdlm.mil.train import targets
+    from mmdlm.tasks.discrete import DiscreteTask, quantile_bins
+    from mmdlm.tasks.losses import discrete_survival_nll
+
+    train, val, cfg = planted_fold
+    out = train_fold(cfg, "discrete", train, val, tmp_path, ("histo_10x",))["histo_10x"]
+    truth = {r.patient_id: r for r in val}
+    assert sorted(out["patient_id"]) == sorted(truth) and list(out.columns[:2]) == ["patient_id", "risk"]
+    c = concordance_index(
+        [truth[p].time for p in out["patient_id"]], -out["risk"], [truth[p].event for p in out["patient_id"]]
+    )
+    assert c > 0.7, c
+    model, meta = load_mil_model(tmp_path / "histo_10x" / "mil_model.pt")
+    cuts = quantile_bins([r.time for r in train], [r.event for r in train], DiscreteTask().n_bins)
+    assert meta["task"] == "discrete" and tuple(meta["task_params"]["cuts"]) == cuts
+    assert isinstance(model.task, DiscreteTask) and model.task.cuts == cuts
+    # the loss the MIL fit minimises is the task's NLL on the fitted bins
+    batch = val[:16]
+    bags = collate_bags(batch, ("tile_10x",), 0, feature_dims(train))
+    with torch.no_grad():
+        net_out = model(bags).model
+        y = torch.tensor(np.searchsorted(cuts, [r.time for r in batch], side="right"))
+        expected = discrete_survival_nll(net_out.out, y, targets(batch)["event"], model.task.alpha)
+        torch.testing.assert_close(model.task.loss(net_out, targets(batch)), expected)
+
+
 def _cohort(root: Path, ids: list[str]) -> Path:
     from mmdlm.cohort.manifest import PATIENT_COLUMNS, RADIOLOGY_COLUMNS, SLIDE_COLUMNS, write_manifest
 

@@ -17,10 +17,10 @@ from mmdlm.errors import MmdlmError
 from mmdlm.mil.bags import BagRecord, collate_bags
 from mmdlm.mil.model import MilNet
 from mmdlm.mil.staged import MODEL_FILE
-from mmdlm.mil.train import SCORES
 from mmdlm.modalities import IMAGE_MODALITIES, MODALITIES, RADIOLOGY
 from mmdlm.model.fusion import fuse_embeddings
 from mmdlm.names import id_path
+from mmdlm.tasks.registry import get_task
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ def load_mil_model(path: Path) -> tuple[MilNet, dict]:
         raise MmdlmError("no MIL model (run `mmdlm cv` with model.family: mil)", file=path)
     saved = torch.load(path, map_location="cpu", weights_only=True)
     meta = saved["meta"]
-    model = MilNet(meta["dims"], meta["n_genomic"], meta["task"], meta["width"], meta["attention_dim"], 0.0)
+    task = get_task(meta["task"], **meta.get("task_params", {}))
+    model = MilNet(meta["dims"], meta["n_genomic"], task, meta["width"], meta["attention_dim"], 0.0)
     model.load_state_dict(saved["state_dict"])
     return model.eval(), meta
 
@@ -54,7 +55,6 @@ def tile_maps(
     """Per slide and tile modality: each tile's attention and its own score."""
     bags = collate_bags([record], active, n_genomic, dims)
     out = model(bags)
-    column, score_of = SCORES[model.task]
     # context: every modality's bag embedding, as the fused model sees the patient
     mask = bags.mask.to(torch.bool)
     parts = []
@@ -73,8 +73,8 @@ def tile_maps(
         h = model.pools[modality].embed(bags.instances[modality][0].float())  # [N, width]
         emb = context.expand(len(h), -1, -1).clone()
         emb[:, MODALITIES.index(modality)] = h  # each tile alone stands for its modality
-        tile_scores = score_of(
-            fuse_embeddings(emb, mask.expand(len(h), -1), model.score, model.modality_bias, model.head).out
+        tile_scores = model.task.score(
+            fuse_embeddings(emb, mask.expand(len(h), -1), model.score, model.modality_bias, model.head)
         ).numpy()
         for part in record.parts.get(modality, []):
             maps.append(

@@ -11,6 +11,7 @@ from torch import nn
 from mmdlm.mil.pooling import GatedAttentionPool
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
 from mmdlm.model.fusion import ModelOutput, fuse_embeddings, fusion_layers
+from mmdlm.tasks.base import Task
 from mmdlm.tasks.registry import get_task
 
 
@@ -33,19 +34,20 @@ class MilOutput(NamedTuple):
 
 
 class MilNet(nn.Module):
-    """ABMIL per image modality (`in_dims[m]`: its feature width), genomics dense, gated modality fusion."""
+    """ABMIL per image modality (`in_dims[m]`: its feature width), genomics dense, gated modality fusion;
+    `task` (a Task, or a registered name) gives the head, the loss and the score."""
 
     def __init__(
         self,
         in_dims: dict[str, int],
         n_genomic: int,
-        task: str,
+        task: str | Task,
         width: int,
         attention_dim: int,
         dropout: float,
     ) -> None:
         super().__init__()
-        self.task = task
+        self.task: Task = get_task(task)
         self.width = width
         self.attention_dim = attention_dim
         self.pools = nn.ModuleDict(
@@ -56,7 +58,7 @@ class MilNet(nn.Module):
             }
         )
         self.genomic = nn.Sequential(nn.Linear(max(n_genomic, 1), width), nn.ReLU(inplace=True))
-        self.modality_bias, self.score, self.head = fusion_layers(width, dropout, get_task(task).head_width)
+        self.modality_bias, self.score, self.head = fusion_layers(width, dropout, self.task.head_width)
 
     def branch(self, modality: str) -> nn.Module:
         """The module that embeds `modality` (handed from a single-modality stage to a fused one)."""

@@ -15,6 +15,8 @@ from mmdlm.mil.bags import BagRecord, feature_dims
 from mmdlm.mil.model import MilNet
 from mmdlm.mil.train import fit, predict
 from mmdlm.modalities import CONFIGURATIONS
+from mmdlm.tasks.base import Task
+from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.mil")
 
@@ -28,22 +30,22 @@ def n_genomic(records: Sequence[BagRecord]) -> int:
     return n_gen(list(records))
 
 
-def build_mil(cfg, task: str, dims: dict[str, int], n_gen: int) -> MilNet:
+def build_mil(cfg, task: str | Task, dims: dict[str, int], n_gen: int) -> MilNet:
     """A MilNet from the config (model.width, model.dropout, mil.attention_dim)."""
     return MilNet(dims, n_gen, task, cfg.model.width, cfg.mil.attention_dim, cfg.model.dropout)
 
 
 def train_stages(
     cfg,
-    task: str,
+    task: Task,
     train: list[BagRecord],
     dims: dict[str, int],
     n_gen: int,
     configurations: Sequence[str],
     out_dir: Path | None = None,
 ) -> dict[str, MilNet]:
-    """Every stage of the plan in order; returns configuration -> trained model (each saved under
-    out_dir/<configuration>/mil_model.pt when out_dir is given)."""
+    """Every stage of the plan in order (`task` already fitted on `train`); returns configuration -> trained
+    model (each saved under out_dir/<configuration>/mil_model.pt when out_dir is given)."""
     from mmdlm.train.staged import plan, unimodal_configuration
 
     models: dict[str, MilNet] = {}
@@ -64,7 +66,8 @@ def save_model(path: Path, model: MilNet, conf: str, dims: dict[str, int], n_gen
     meta = {
         "configuration": conf,
         "active": list(CONFIGURATIONS[conf]),
-        "task": model.task,
+        "task": model.task.name,
+        "task_params": model.task.params(),
         "dims": dims,
         "n_genomic": n_gen,
         "width": model.width,
@@ -78,12 +81,14 @@ def train_fold(
     cfg, task: str, train: list[BagRecord], val: list[BagRecord], out_dir: Path, configurations: Sequence[str]
 ) -> dict[str, pd.DataFrame]:
     """The cross-validation runner's per-fold trainer for model.family mil: per configuration the validation
-    predictions per patient (patient_id, risk | p_dead_5y, att_*)."""
+    predictions per patient (patient_id, the task's score column, att_*) of the patients with its label."""
     dims = feature_dims(list(train) + list(val))
     n_gen = n_genomic(list(train) + list(val))
-    models = train_stages(cfg, task, list(train), dims, n_gen, configurations, out_dir)
-    out = {}
-    for conf in dict.fromkeys(configurations):
-        records = [r for r in val if r.label_5y is not None] if task == "5yss" else list(val)
-        out[conf] = predict(models[conf], records, tuple(CONFIGURATIONS[conf]), n_gen, dims)
+    fitted = get_task(task).fitted(list(train))  # e.g. the discrete task's time bins, from training only
+    models = train_stages(cfg, fitted, list(train), dims, n_gen, configurations, out_dir)
+    records = [r for r in val if fitted.eligible_record(r)]
+    return {
+        conf: predict(models[conf], records, tuple(CONFIGURATIONS[conf]), n_gen, dims)
+        for conf in dict.fromkeys(configurations)
+    }
     return out

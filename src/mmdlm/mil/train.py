@@ -1,9 +1,8 @@
-"""Fitting a MilNet on bags (AdamW, the end-to-end Cox / 5YSS losses) and its per-patient predictions."""
+"""Fitting a MilNet on bags (AdamW, its Task's loss) and its per-patient predictions (the Task's score)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -13,34 +12,23 @@ from mmdlm.mil.bags import BagRecord, collate_bags
 from mmdlm.mil.config import MilConfig
 from mmdlm.mil.model import MilNet
 from mmdlm.modalities import MODALITIES
-from mmdlm.tasks.losses import cox_ph_loss, survival_5y_loss
+from mmdlm.tasks.base import Task
 
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
 
 
-def _cox(out: torch.Tensor, records: list[BagRecord]) -> torch.Tensor:
-    time = torch.tensor([r.time for r in records], dtype=torch.float32)
-    event = torch.tensor([r.event for r in records], dtype=torch.float32)
-    return cox_ph_loss(out, time, event)
+def trainable(records: list[BagRecord], active: tuple[str, ...], task: Task) -> list[BagRecord]:
+    """The patients a stage learns from: at least one active modality and the task's label."""
+    return [r for r in records if r.has_any(active) and task.eligible_record(r)]
 
 
-def _5yss(out: torch.Tensor, records: list[BagRecord]) -> torch.Tensor:
-    label = torch.tensor([-1 if r.label_5y is None else r.label_5y for r in records], dtype=torch.long)
-    return survival_5y_loss(out, label)
-
-
-#: task -> loss of a batch's output and its records
-LOSSES: dict[str, Callable[[torch.Tensor, list[BagRecord]], torch.Tensor]] = {"cox": _cox, "5yss": _5yss}
-#: task -> (score column, model output -> score [B])
-SCORES: dict[str, tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = {
-    "cox": ("risk", lambda out: out.float()),
-    "5yss": ("p_dead_5y", lambda out: torch.softmax(out.float(), dim=1)[:, 1]),
-}
-
-
-def trainable(records: list[BagRecord], active: tuple[str, ...], task: str) -> list[BagRecord]:
-    """The patients a stage learns from: at least one active modality (and a 5-year label for 5yss)."""
-    return [r for r in records if r.has_any(active) and (task != "5yss" or r.label_5y is not None)]
+def targets(records: list[BagRecord]) -> dict[str, torch.Tensor]:
+    """The batch fields a Task's loss reads: time, event, and the 5-year label (-1 where there is none)."""
+    return {
+        "time": torch.tensor([r.time for r in records], dtype=torch.float32),
+        "event": torch.tensor([r.event for r in records], dtype=torch.float32),
+        "label": torch.tensor([-1 if r.label_5y is None else r.label_5y for r in records], dtype=torch.long),
+    }
 
 
 @contextlib.contextmanager
@@ -71,7 +59,6 @@ def fit(
         rng = np.random.default_rng(seed)
         data = trainable(records, active, model.task)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        loss_fn = LOSSES[model.task]
         seen = 0
         model.train()
         for _ in range(epochs):
@@ -82,7 +69,7 @@ def fit(
                     continue
                 batch = [data[i] for i in idx]
                 bags = collate_bags(batch, active, n_genomic, dims, rng, cfg.max_instances)
-                loss = loss_fn(model(bags).model.out, batch)
+                loss = model.task.loss(model(bags).model, targets(batch))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -94,9 +81,10 @@ def fit(
 def predict(
     model: MilNet, records: list[BagRecord], active: tuple[str, ...], n_genomic: int, dims: dict[str, int]
 ) -> pd.DataFrame:
-    """patient_id, risk | p_dead_5y, att_* per patient with at least one active modality (every instance)."""
+    """patient_id, the task's score column, att_* per patient with at least one active modality (every
+    instance)."""
     model.eval()
-    column, score = SCORES[model.task]
+    column = model.task.score_column
     rows = []
     for r in records:
         if not r.has_any(active):
@@ -106,7 +94,7 @@ def predict(
         rows.append(
             {
                 "patient_id": r.patient_id,
-                column: float(score(out.out)[0]),
+                column: float(model.task.score(out)[0]),
                 **{c: float(a) for c, a in zip(ATT_COLUMNS, att, strict=True)},
             }
         )
