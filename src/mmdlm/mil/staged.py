@@ -91,4 +91,3 @@ def train_fold(
         conf: predict(models[conf], records, tuple(CONFIGURATIONS[conf]), n_gen, dims)
         for conf in dict.fromkeys(configurations)
     }
-    return out
