@@ -17,10 +17,14 @@ from mmdlm.mil.toy import planted_bags
 from mmdlm.pipeline.evaluate import cross_validate
 
 
-def _cohort_with_stores(root: Path, n: int = 60) -> tuple[Path, Path]:
+def _cohort_with_stores(
+    root: Path, n: int = 60, seed: int = 2, genes: tuple[str, ...] = (), encoder_key: str = "k"
+) -> tuple[Path, Path]:
+    """A manifest and feature stores of planted bags; with `genes`, 0/1 alterations in that column order
+    (gene "SIG" is 1 exactly for the patients of above-median latent risk, the others are noise)."""
     from mmdlm.cohort.manifest import PATIENT_COLUMNS, RADIOLOGY_COLUMNS, SLIDE_COLUMNS, write_manifest
 
-    records = planted_bags(n=n, dim=8, instances=(10, 30), strength=3.0, seed=2)
+    records = planted_bags(n=n, dim=8, instances=(10, 30), strength=3.0, seed=seed)
     patients = pd.DataFrame({c: [""] * n for c in PATIENT_COLUMNS})
     patients["patient_id"] = [r.patient_id for r in records]
     patients["time"] = [r.time for r in records]
@@ -36,8 +40,8 @@ def _cohort_with_stores(root: Path, n: int = 60) -> tuple[Path, Path]:
         patients=patients,
         slides=slides[list(SLIDE_COLUMNS)],
         radiology=pd.DataFrame(columns=list(RADIOLOGY_COLUMNS)),
-        alterations=pd.DataFrame({"patient_id": []}),
-        features_info={"features": []},
+        alterations=_alterations(records, genes, seed),
+        features_info={"features": list(genes)},
         summary={},
     )
     feats = root / "feats"
@@ -48,7 +52,7 @@ def _cohort_with_stores(root: Path, n: int = 60) -> tuple[Path, Path]:
             MagnificationFeatures(m, r.bags[k], r.parts[k][0].coords, 224 * (2 if m == 5.0 else 1), 10 / m)
             for m, k in ((10.0, "tile_10x"), (5.0, "tile_5x"))
         ]
-        write_slide_store(feats / f"{r.patient_id}-s.h5", {"encoder_key": "k"}, parts)
+        write_slide_store(feats / f"{r.patient_id}-s.h5", {"encoder_key": encoder_key}, parts)
         rows += [
             {
                 "slide_id": f"{r.patient_id}-s",
@@ -61,6 +65,16 @@ def _cohort_with_stores(root: Path, n: int = 60) -> tuple[Path, Path]:
         ]
     pd.DataFrame(rows).to_csv(feats / "index.csv", index=False)
     return cohort, feats
+
+
+def _alterations(records, genes: tuple[str, ...], seed: int) -> pd.DataFrame:
+    if not genes:
+        return pd.DataFrame({"patient_id": []})
+    rng = np.random.default_rng(seed + 100)
+    signal = np.array([r.bags["tile_10x"][:, :4].astype(float).mean() for r in records])
+    cols = {g: (signal > np.median(signal)).astype(int) if g == "SIG" else rng.integers(0, 2, len(records))
+            for g in genes}
+    return pd.DataFrame({"patient_id": [r.patient_id for r in records], **cols})
 
 
 def test_mil_family_cross_validates_on_feature_stores(tmp_path: Path) -> None:
@@ -110,3 +124,48 @@ def test_mil_family_cross_validates_on_feature_stores(tmp_path: Path) -> None:
     assert np.allclose(
         pred.loc[pred["configuration"] == "histology", ["att_tile_10x", "att_tile_5x"]].sum(1), 1
     )
+
+
+def _mil_config(tmp_path: Path, configurations: list[str]):
+    cfg_file = tmp_path / "mil.yaml"
+    cfg_file.write_text(yaml.safe_dump({
+        "model": {"family": "mil", "width": 16},
+        "mil": {"epochs_unimodal": 15, "epochs_multimodal": 5, "max_instances": 32, "attention_dim": 8},
+        "cv": {"tasks": ["cox"], "folds_cox": 3, "bootstrap": 20, "configurations": configurations},
+    }))
+    return load_config(cfg_file)
+
+
+def test_mil_fold_models_score_an_external_cohort_matched_by_gene_name(tmp_path: Path) -> None:
+    from mmdlm.pipeline.evaluate import evaluate_cohort
+
+    genes = ("SIG", "NOISE")
+    cohort, feats = _cohort_with_stores(tmp_path / "train", genes=genes)
+    cfg = _mil_config(tmp_path, ["histo_10x", "genomics"])
+    run = tmp_path / "run"
+    cross_validate(cfg, cohort, None, None, run, features=feats)
+    ext, ext_feats = _cohort_with_stores(tmp_path / "ext", n=40, seed=7, genes=genes)
+    swapped, swapped_feats = _cohort_with_stores(tmp_path / "swap", n=40, seed=7, genes=genes[::-1])
+    with pytest.raises(MmdlmError, match="--features"):
+        evaluate_cohort(cfg, run, ext, None, None, "ext")
+    result = evaluate_cohort(cfg, run, ext, None, None, "ext", features=ext_feats)
+    evaluate_cohort(cfg, run, swapped, None, None, "swap", features=swapped_feats)
+    a = pd.read_csv(run / "external" / "ext" / "predictions.csv")
+    b = pd.read_csv(run / "external" / "swap" / "predictions.csv")
+    assert len(a) == 2 * 3 * 40  # configurations x fold models x patients
+    pd.testing.assert_frame_equal(a, b)  # each gene reaches the model's column of that gene
+    genomics = result["tasks"]["cox"]["configurations"]["genomics"]
+    assert genomics["n_patients"] == 40 and genomics["ensemble"]["c_index"]["folds"][0] > 0.55
+    # the fold-0 model's own predictions, recomputed from the saved model
+    from mmdlm.mil.bags import load_bags
+    from mmdlm.mil.saved import predict_saved
+
+    fold0 = run / "cv" / "cox" / "fold_0" / "histo_10x" / "mil_model.pt"
+    direct = predict_saved(fold0, load_bags(ext, ext_feats))
+    mine = a[(a["configuration"] == "histo_10x") & (a["fold"] == 0)].set_index("patient_id")
+    assert np.allclose(mine.loc[direct["patient_id"], "risk"], direct["risk"], atol=1e-6)
+    # stores from another encoder are refused, naming the model file and the patient
+    other, other_feats = _cohort_with_stores(tmp_path / "other", n=40, seed=7, genes=genes, encoder_key="x")
+    with pytest.raises(MmdlmError, match="another encoder") as exc:
+        evaluate_cohort(cfg, run, other, None, None, "other", features=other_feats)
+    assert exc.value.file.endswith("mil_model.pt") and exc.value.patient

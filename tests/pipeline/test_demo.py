@@ -11,6 +11,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -194,6 +195,21 @@ def test_both_families_side_by_side_on_the_same_folds(demo_run):
     assert (
         features["counts"]["failed"] == 0 and features["tiles"]["10x"] > 40 * 4
     )  # every tissue tile, no cap
+
+
+def test_both_families_score_the_same_external_patients(demo_run):
+    run, _, _ = demo_run
+    e2e = json.loads((run / "external" / "synthetic_external" / "metrics.json").read_text())
+    mil = json.loads((run / "mil" / "external" / "synthetic_external" / "metrics.json").read_text())
+    conf = "histo_radiology_genomics"
+    a, b = (m["tasks"]["cox"]["configurations"][conf] for m in (e2e, mil))
+    assert e2e["shared_with_training"] == [] and mil["shared_with_training"] == []  # its own barcodes
+    assert a["n_patients"] == b["n_patients"] > 0 and b["fold_models"]["c_index"]["folds"]
+    assert len(b["fold_models"]["c_index"]["folds"]) == 2 and _number(b["ensemble"]["c_index"]["folds"][0])
+    pred = pd.read_csv(run / "mil" / "external" / "synthetic_external" / "predictions.csv")
+    ext_ids = set(pd.read_csv(run / "external_cohort" / "manifest" / "patients.csv")["patient_id"])
+    assert set(pred["patient_id"]) <= ext_ids and not (set(pred["patient_id"]) & set(
+        pd.read_csv(run / "manifest" / "patients.csv")["patient_id"]))
 
 
 def test_explain_cli_on_the_mil_run(demo_run, run_cli):

@@ -18,18 +18,24 @@ def register(app: typer.Typer) -> None:
         cohort: Path = typer.Option(..., "--cohort", help="External cohort folder (manifest)"),
         tiles: Path = typer.Option(None, "--tiles", help="The external cohort's tile store"),
         radiology: Path = typer.Option(None, "--radiology", help="Its radiology store"),
+        features: Path = typer.Option(
+            None, "--features", help="Its feature stores (`mmdlm features`), for a model.family mil run"
+        ),
         name: str = typer.Option(None, "--name", help="Name under RUN/external/ (default: folder name)"),
         configuration: list[str] = typer.Option(None, "--configuration", help="Configuration(s)"),
         config: Path = CONFIG_OPTION,
     ) -> None:
-        """Mean risk of every fold model per configuration; metrics in RUN/external/<name>/metrics.json."""
+        """Every fold model per configuration on the cohort (the ensemble and the fold models' mean and max,
+        beside CV's); metrics in RUN/external/<name>/metrics.json. Config: -c, else RUN/config.yaml."""
         from mmdlm.names import check_id
         from mmdlm.pipeline.evaluate import evaluate_cohort
 
         label = check_id(name or cohort.resolve().name, field="--name", what="cohort name")
-        cfg = resolve_config(config)
+        # the run's own settings (model family, image size, tasks) unless another config is named
+        cfg = resolve_config(config if config is not None or not (run / "config.yaml").is_file()
+                             else run / "config.yaml")
         result = evaluate_cohort(cfg, run, cohort, tiles, radiology, label,
-                                 configurations=configuration or None)
+                                 configurations=configuration or None, features=features)
         for t, tm in result["tasks"].items():
             for conf, cm in tm["configurations"].items():
                 for metric, v in cm["vs_cv"].items():

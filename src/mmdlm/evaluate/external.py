@@ -65,8 +65,8 @@ def shared_patients(run_dir: Path, folds: dict, ids: Sequence[str]) -> list[str]
 
 def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
                       configurations: Sequence[str] | None = None, *, predict: Predict | None = None,
-                      clinical: pd.DataFrame | None = None) -> dict:
-    """Apply RUN/cv/<task>/fold_<k>/<configuration>/model.ckpt of every fold to `records`; per configuration
+                      clinical: pd.DataFrame | None = None, model_file: str = "model.ckpt") -> dict:
+    """Apply RUN/cv/<task>/fold_<k>/<configuration>/<model_file> of every fold to `records`; per configuration
     the fold models' metrics (mean, max) and the fold-averaged model's metrics, with the CV figures beside
     them. The headline is the ensemble (ensemble_scores) with its patient-level bootstrap interval; external
     patients that were in the training cohort are warned about and listed (shared_with_training).
@@ -94,14 +94,14 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
         n_folds = int(spec["n_folds"])
         truth = get_task(task).eligible_truth(truth_all)
         confs = check_configurations(configurations, cfg.cv.configurations_for(task))
-        confs = [c for c in confs if (RunLayout(run_dir).fold_dir(task, 0) / c / "model.ckpt").is_file()]
+        confs = [c for c in confs if (RunLayout(run_dir).fold_dir(task, 0) / c / model_file).is_file()]
         task_out: dict = {"configurations": {}}
         for conf in confs:
             ids = sorted(_eligible(by_id, list(truth["patient_id"]), conf))
             recs = [by_id[p] for p in ids]
             per_model = []
             for k in range(n_folds):
-                ckpt = RunLayout(run_dir).fold_dir(task, k) / conf / "model.ckpt"
+                ckpt = RunLayout(run_dir).fold_dir(task, k) / conf / model_file
                 if not ckpt.is_file():
                     raise MmdlmError("fold model missing (was the cross-validation finished?)", file=ckpt)
                 p = predict(ckpt, recs, cfg)

@@ -32,7 +32,8 @@ class BagPart:
 
 @dataclass(eq=False)
 class BagRecord:
-    """One patient: labels, a bag of float16 features per image modality, genomics (None if absent)."""
+    """One patient: labels, a bag of float16 features per image modality, genomics (None if absent) with its
+    entries' names, and the identity of the encoder that made the features."""
 
     patient_id: str
     time: float
@@ -41,6 +42,8 @@ class BagRecord:
     bags: dict[str, np.ndarray] = field(default_factory=dict)
     parts: dict[str, list[BagPart]] = field(default_factory=dict)
     genomics: np.ndarray | None = None
+    genomic_features: tuple[str, ...] = ()  # names of the genomic vector's entries (the cohort's list)
+    encoder_key: str = ""  # the feature stores' encoder identity (mmdlm features)
 
     @property
     def mask(self) -> np.ndarray:
@@ -133,6 +136,7 @@ def load_bags(cohort_dir: str | Path, feats_dir: str | Path) -> list[BagRecord]:
         if features
         else {}
     )
+    encoder_key = next(iter(keys), "")
     records = []
     for row in manifest.patients.itertuples(index=False):
         pid = str(row.patient_id)
@@ -144,6 +148,8 @@ def load_bags(cohort_dir: str | Path, feats_dir: str | Path) -> list[BagRecord]:
             int(row.event),
             None if pd.isna(row.label_5y) else int(row.label_5y),
             genomics=genomic.get(pid),
+            genomic_features=tuple(features) if pid in genomic else (),
+            encoder_key=encoder_key,
         )
         for modality, pieces in slides.get(pid, {}).items():
             start, parts = 0, []

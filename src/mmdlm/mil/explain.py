@@ -16,11 +16,10 @@ import torch
 from mmdlm.errors import MmdlmError
 from mmdlm.mil.bags import BagRecord, collate_bags
 from mmdlm.mil.model import MilNet
-from mmdlm.mil.staged import MODEL_FILE
+from mmdlm.mil.saved import MODEL_FILE, load_mil_model
 from mmdlm.modalities import IMAGE_MODALITIES, MODALITIES, RADIOLOGY
 from mmdlm.model.fusion import fuse_embeddings
 from mmdlm.names import id_path
-from mmdlm.tasks.registry import get_task
 
 
 @dataclass(frozen=True)
@@ -34,18 +33,6 @@ class TileMap:
     level0_size: int
     attention: np.ndarray
     score: np.ndarray
-
-
-def load_mil_model(path: Path) -> tuple[MilNet, dict]:
-    """A saved MIL fold model and its metadata (configuration, active modalities, dims, n_genomic)."""
-    if not Path(path).is_file():
-        raise MmdlmError("no MIL model (run `mmdlm cv` with model.family: mil)", file=path)
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    meta = saved["meta"]
-    task = get_task(meta["task"], **meta.get("task_params", {}))
-    model = MilNet(meta["dims"], meta["n_genomic"], task, meta["width"], meta["attention_dim"], 0.0)
-    model.load_state_dict(saved["state_dict"])
-    return model.eval(), meta
 
 
 @torch.inference_mode()

@@ -10,18 +10,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from mmdlm.atomic import atomic_path
 from mmdlm.mil.bags import BagRecord, feature_dims
 from mmdlm.mil.model import MilNet
+from mmdlm.mil.saved import MODEL_FILE, save_model, training_origin
 from mmdlm.mil.train import fit, predict
 from mmdlm.modalities import CONFIGURATIONS
 from mmdlm.tasks.base import Task
 from mmdlm.tasks.registry import get_task
 
 log = logging.getLogger("mmdlm.mil")
-
-MODEL_FILE = "mil_model.pt"
-
 
 def n_genomic(records: Sequence[BagRecord]) -> int:
     """Length of the genomic vector (0 when no patient has one)."""
@@ -50,6 +47,7 @@ def train_stages(
 
     models: dict[str, MilNet] = {}
     for kind, conf, init_mods in plan(configurations):
+        torch.manual_seed(cfg.seed)  # the initial weights depend on the seed only, not on what ran before
         model = build_mil(cfg, task, dims, n_gen)
         for m in init_mods:  # the fused model starts from each modality's own stage
             model.branch(m).load_state_dict(models[unimodal_configuration(m)].branch(m).state_dict())
@@ -57,24 +55,8 @@ def train_stages(
         fit(model, train, tuple(CONFIGURATIONS[conf]), cfg.mil, epochs, n_gen, dims, cfg.seed)
         models[conf] = model
         if out_dir is not None:
-            save_model(Path(out_dir) / conf / MODEL_FILE, model, conf, dims, n_gen)
+            save_model(Path(out_dir) / conf / MODEL_FILE, model, conf, dims, n_gen, training_origin(train))
     return models
-
-
-def save_model(path: Path, model: MilNet, conf: str, dims: dict[str, int], n_gen: int) -> None:
-    """The model's weights and what rebuilds it, written atomically."""
-    meta = {
-        "configuration": conf,
-        "active": list(CONFIGURATIONS[conf]),
-        "task": model.task.name,
-        "task_params": model.task.params(),
-        "dims": dims,
-        "n_genomic": n_gen,
-        "width": model.width,
-        "attention_dim": model.attention_dim,
-    }
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
 
 
 def train_fold(

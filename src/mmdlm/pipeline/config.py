@@ -16,6 +16,9 @@ class DemoConfig(StrictModel):
     external_patients: int = Field(40, ge=0)
     #: synth seed of the external cohort (must differ from synth.seed to be independent)
     external_seed: int = Field(1000, ge=0)
+    #: barcode site code of the external cohort (TCGA-EX-0001...): its patients share no ID with the
+    #: training cohort's (TCGA-SY-...), which `evaluate` would otherwise report as shared with training
+    external_site_code: str = Field("EX", pattern=r"^[A-Z0-9]{2}$")
     #: configurations applied to the external cohort (None: every configuration with fold models)
     external_configurations: tuple[str, ...] | None = None
     #: also run the attention-MIL family (features with model.encoder, CV on the same folds, MIL explain) into

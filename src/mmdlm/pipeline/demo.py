@@ -186,7 +186,8 @@ def run_demo(cfg: Config, out: str | Path, *, force: bool = False, console=None)
             if cfg.demo.external_patients > 0:
                 ext = external_layout(run_dir)
                 ext_synth = cfg.synth.model_copy(
-                    update={"patients": cfg.demo.external_patients, "seed": cfg.demo.external_seed}
+                    update={"patients": cfg.demo.external_patients, "seed": cfg.demo.external_seed,
+                            "site_code": cfg.demo.external_site_code}
                 )
                 with _stage("external cohort", say, timings):
                     prepare_cohort(cfg, ext, ext_synth, workers=cfg.demo.workers, progress=progress, say=say)
@@ -200,6 +201,11 @@ def run_demo(cfg: Config, out: str | Path, *, force: bool = False, console=None)
                         configurations=cfg.demo.external_configurations,
                         lock=False,
                     )
+                    if cfg.demo.mil_family:
+                        from mmdlm.pipeline.mil import evaluate_external_mil
+
+                        evaluate_external_mil(cfg, main, ext, EXTERNAL_NAME, cfg.demo.external_configurations,
+                                              progress=progress)
             with _stage("explain", say, timings):
                 sources = RunSources(run_dir, main.manifest, main.tiles, main.radiology)
                 with atomic_path(run_dir / "explain") as tmp:

@@ -15,6 +15,7 @@ from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
 from mmdlm.evaluate.cv import _json_safe, check_configurations, check_task, preflight, run_cv_tasks
 from mmdlm.evaluate.external import evaluate_external
+from mmdlm.pipeline.families import get_family
 
 log = logging.getLogger("mmdlm.evaluate")
 
@@ -33,25 +34,6 @@ def snapshot_manifest(cohort: Path, run_dir: Path) -> None:
                 shutil.copy2(Path(cohort) / name, tmp / name)
 
 
-def load_family_records(cfg, cohort: Path, tiles: Path | None, radiology: Path | None,
-                        features: Path | None) -> tuple[list, tuple[str, ...], object]:
-    """(records, skipped patient ids, the per-fold trainer) of the configured model family: tile and
-    radiology stores for `end_to_end`, feature stores (`mmdlm features`) for `mil`."""
-    if cfg.model.family == "mil":
-        from mmdlm.mil.bags import load_bags
-        from mmdlm.mil.staged import train_fold
-
-        if features is None:
-            raise MmdlmError("model.family mil trains on feature stores: give --features FEATS "
-                             "(from `mmdlm features`)", field="model.family")
-        records = load_bags(cohort, features)
-        return records, (), train_fold
-    from mmdlm.data.records import load_records_with_summary
-
-    records, loaded = load_records_with_summary(cohort, tiles, radiology, cfg)
-    return records, loaded.skipped_ids, None
-
-
 def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None, run_dir: Path, *,
                    tasks: Sequence[str] | None = None, configurations: Sequence[str] | None = None,
                    train_fold=None, lock: bool = True, features: Path | None = None) -> dict:
@@ -67,8 +49,9 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
     for task in tasks:  # before any slow loading
         check_configurations(configurations, cfg.cv.configurations_for(task))
     patients = load_patients(cohort)
-    records, skipped_ids, family_fold = load_family_records(cfg, cohort, tiles, radiology, features)
-    train_fold = train_fold or family_fold
+    family = get_family(cfg.model.family)
+    records, skipped_ids = family.load_records(cfg, cohort, tiles, radiology, features)
+    train_fold = train_fold or family.train_fold()
     run_dir = Path(run_dir)
     created = not run_dir.exists()
     with _locked(run_dir, lock):
@@ -109,12 +92,14 @@ def _locked(run_dir: Path, lock: bool):
 
 
 def evaluate_cohort(cfg, run_dir: Path, cohort: Path, tiles: Path | None, radiology: Path | None, name: str,
-                    *, configurations: Sequence[str] | None = None, predict=None, lock: bool = True) -> dict:
-    """`mmdlm evaluate`: the run's fold models on an external cohort (RUN/external/<name>/metrics.json)."""
-    from mmdlm.data.records import load_records
-
+                    *, configurations: Sequence[str] | None = None, predict=None, lock: bool = True,
+                    features: Path | None = None) -> dict:
+    """`mmdlm evaluate`: the run's fold models (of its model.family) on an external cohort
+    (RUN/external/<name>/metrics.json); the MIL family reads the cohort's feature stores in `features`."""
     patients = load_patients(cohort)
-    records = load_records(cohort, tiles, radiology, cfg)
+    family = get_family(cfg.model.family)
+    records, _ = family.load_records(cfg, cohort, tiles, radiology, features)
     with _locked(Path(run_dir), lock):
-        return evaluate_external(cfg, run_dir, records, name, configurations, predict=predict,
-                                 clinical=patients)
+        return evaluate_external(cfg, run_dir, records, name, configurations,
+                                 predict=predict or family.predict(), clinical=patients,
+                                 model_file=family.model_file)

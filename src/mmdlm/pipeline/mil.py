@@ -26,33 +26,15 @@ def run_mil_family(
 ) -> dict:
     """features -> MIL cross-validation -> MIL explain; returns (and writes to RUN/mil/family.json) what
     ran."""
-    from mmdlm.cohort.manifest import load_manifest
-    from mmdlm.features.pipeline import extract_features
     from mmdlm.pipeline.evaluate import cross_validate
 
-    manifest = load_manifest(layout.manifest)
-    feats = extract_features(
-        manifest.slides,
-        layout.features,
-        cfg.tiling,
-        cfg.model.encoder,
-        cfg.features,
-        rad_dir=layout.radiology,
-        executor=cfg.executor,
-        progress=progress,
-    )
-    if feats["failed"]:
-        first = feats["failed"][0]
-        raise MmdlmError(
-            f"{len(feats['failed'])} slides failed, e.g. {first['slide_id']}: {first['reason']}",
-            file=layout.features / "summary.json",
-        )
+    feats = embed_cohort(cfg, layout, progress=progress)
     say(
         f"  features: {feats['counts']['done']} slides embedded, {feats['counts']['fresh']} already done; "
         + ", ".join(f"{n} tiles at {m}" for m, n in feats["tiles"].items())
         + f" with {feats['encoder']['encoder_label']}"
     )
-    mil_cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": "mil"})})
+    mil_cfg = mil_config(cfg)
     metrics = cross_validate(
         mil_cfg, layout.manifest, None, None, layout.mil, lock=False, features=layout.features
     )
@@ -69,6 +51,47 @@ def run_mil_family(
     }
     write_json_atomic(layout.mil / FAMILY_FILE, summary)
     return summary
+
+
+def mil_config(cfg: Config) -> Config:
+    """The demo's config with model.family mil (everything else, folds and seed included, unchanged)."""
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": "mil"})})
+
+
+def embed_cohort(cfg: Config, layout: CohortLayout, *, progress: bool) -> dict:
+    """`mmdlm features` of one cohort's slides and radiology planes into layout.features (model.encoder);
+    a slide that fails stops the stage, naming it."""
+    from mmdlm.cohort.manifest import load_manifest
+    from mmdlm.features.pipeline import extract_features
+
+    feats = extract_features(
+        load_manifest(layout.manifest).slides,
+        layout.features,
+        cfg.tiling,
+        cfg.model.encoder,
+        cfg.features,
+        rad_dir=layout.radiology,
+        executor=cfg.executor,
+        progress=progress,
+    )
+    if feats["failed"]:
+        first = feats["failed"][0]
+        raise MmdlmError(
+            f"{len(feats['failed'])} slides failed, e.g. {first['slide_id']}: {first['reason']}",
+            file=layout.features / "summary.json",
+        )
+    return feats
+
+
+def evaluate_external_mil(cfg: Config, layout: CohortLayout, external: CohortLayout, name: str,
+                          configurations, *, progress: bool) -> dict:
+    """The MIL fold models (layout.mil) on the external cohort's own feature stores (same encoder), written
+    to RUN/mil/external/<name>/ as for the end-to-end family."""
+    from mmdlm.pipeline.evaluate import evaluate_cohort
+
+    embed_cohort(cfg, external, progress=progress)
+    return evaluate_cohort(mil_config(cfg), layout.mil, external.manifest, None, None, name,
+                           configurations=configurations, lock=False, features=external.features)
 
 
 def explain_extremes(cfg: Config, layout: CohortLayout, metrics: dict) -> dict:

@@ -12,6 +12,9 @@ class SynthConfig(StrictModel):
 
     patients: int = Field(120, ge=1)
     seed: int = Field(0, ge=0)
+    #: Tissue-source-site code of the TCGA-style barcodes (TCGA-<site>-0001): cohorts drawn for different
+    #: purposes (the demo's external test cohort) get their own, so no patient ID is shared by accident.
+    site_code: str = Field("SY", pattern=r"^[A-Z0-9]{2}$")
     #: Fraction of patients imaged with MRI (T1) instead of CT (paper: 31 of 230).
     mri_fraction: float = Field(31 / 230, ge=0.0, le=1.0)
 

@@ -28,9 +28,9 @@ GRADE_NOISE_SD = 0.35
 GRADE_CUTS = (-1.88, -0.10, 1.08)
 
 
-def patient_id(i: int) -> str:
-    """TCGA-style barcode of the i-th (0-based) synthetic patient."""
-    return f"TCGA-SY-{i + 1:04d}"
+def patient_id(i: int, site: str = "SY") -> str:
+    """TCGA-style barcode of the i-th (0-based) synthetic patient of tissue-source site `site`."""
+    return f"TCGA-{site}-{i + 1:04d}"
 
 
 def cohort_rng(cfg: SynthConfig, stream: int) -> np.random.Generator:
@@ -185,7 +185,7 @@ def simulate_truth(cfg: SynthConfig, genomics_effect: np.ndarray) -> list[Patien
     os_m, pfs_m = months(os_time), months(pfs_time)
     out = []
     for i in range(n):
-        pid = patient_id(i)
+        pid = patient_id(i, cfg.site_code)
         out.append(
             PatientTruth(
                 index=i,

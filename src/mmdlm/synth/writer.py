@@ -123,7 +123,7 @@ def write_synthetic_cohort(out: Path, cfg: SynthConfig, workers: int = 1, force:
         raise MmdlmError(f"workers must be >= 1, got {workers}", field="workers")
     _check_target(out, force)
     start = time.perf_counter()
-    sample_ids = [f"{patient_id(i)}-01" for i in range(cfg.patients)]
+    sample_ids = [f"{patient_id(i, cfg.site_code)}-01" for i in range(cfg.patients)]
     genomics = simulate_genomics(cfg, sample_ids)
     patients = simulate_truth(cfg, genomics.effect)
     with atomic_path(out) as tmp:
