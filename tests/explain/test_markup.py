@@ -165,3 +165,29 @@ def test_cox_markup_muted_context(slide_path: Path, tmp_path: Path) -> None:
     with Image.open(result.png) as img:
         assert max(img.size) == 300
     assert json.loads(result.summary.read_text())["risk_reference"] == "run patients"
+
+
+def test_markup_reads_the_slide_with_the_configured_reader(
+    markup: MarkupResult, model: MultimodalNet, slide_path: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tiling.reader reaches the markup (grid, tiles, thumbnail): tiffslide gives the same tile scores."""
+    import mmdlm.explain.markup as markup_mod
+    from mmdlm.slides.config import TilingConfig
+
+    used: list[str] = []
+    real = markup_mod.open_slide
+
+    def spy(path, reader="openslide"):
+        used.append(reader)
+        return real(path, reader)
+
+    monkeypatch.setattr(markup_mod, "open_slide", spy)
+    cfg = ExplainConfig(markup_batch_size=32, markup_workers=0, thumbnail_max_side=512)
+    context = {"radiology": torch.randn(1, 3, 48, 48, generator=torch.Generator().manual_seed(2)),
+               "genomics": torch.tensor([[1.0, 0.0, 1.0, 0.0]])}
+    other = markup_slide(model, slide_path, tmp_path, "cmu1", tile_size=TILE, tissue_fraction=FRACTION,
+                         context=context, cfg=cfg, tiling_cfg=TilingConfig(reader="tiffslide"))
+    assert len(used) >= 3 and set(used) == {"tiffslide"}
+    np.testing.assert_array_equal(other.scores.coords, markup.scores.coords)
+    np.testing.assert_allclose(other.scores.scores, markup.scores.scores, atol=1e-5)

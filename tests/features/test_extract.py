@@ -204,3 +204,28 @@ def test_cli_refuses_in_one_line(run_cli, tmp_path: Path) -> None:
     code, _, err = run_cli("features", "--cohort", tmp_path / "nope", "--out", tmp_path / "f")
     assert code == 2 and err.startswith("mmdlm: error:") and err.count("\n") == 1
     assert not (tmp_path / "f").exists()
+
+
+def test_the_configured_slide_reader_reads_the_tiles(
+    extracted, slides: pd.DataFrame, module_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tiling.reader reaches the feature extractor (grid and tiles): tiffslide gives the same features."""
+    import mmdlm.features.tiles as tiles_mod
+
+    used: list[str] = []
+    real = tiles_mod.open_slide
+
+    def spy(path, reader="openslide"):
+        used.append(reader)
+        return real(path, reader)
+
+    monkeypatch.setattr(tiles_mod, "open_slide", spy)
+    out = module_dir / "feats-tiffslide"
+    tiling = TILING.model_copy(update={"reader": "tiffslide"})
+    extract_features(slides.iloc[:1], out, tiling, VIT, FeaturesConfig(batch_size=16, num_workers=0),
+                     progress=False)
+    assert used and set(used) == {"tiffslide"}
+    for mag in (10.0, 5.0):
+        a, b = read_magnification(out / "cmu.h5", mag), read_magnification(extracted[0] / "cmu.h5", mag)
+        np.testing.assert_array_equal(a.coords, b.coords)
+        np.testing.assert_allclose(a.features.astype(np.float32), b.features.astype(np.float32), atol=2e-3)

@@ -42,8 +42,10 @@ class SlideTileDataset(Dataset):
         coords: np.ndarray,
         geometry: TileGeometry,
         image_size: int | None = None,
+        reader: str = "openslide",
     ) -> None:
         self.slide_path = Path(slide_path)
+        self.reader = reader
         self.coords = np.asarray(coords, dtype=np.int64).reshape(-1, 2)
         self.geometry = geometry
         self.transform: Transform = partial(to_chw, size=image_size or geometry.tile_size)
@@ -54,7 +56,7 @@ class SlideTileDataset(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         if self._slide is None:
-            self._slide = open_slide(self.slide_path)
+            self._slide = open_slide(self.slide_path, self.reader)
         return self.transform(read_tile_at(self._slide, self.coords[index], self.geometry))
 
     def __getstate__(self) -> dict:
@@ -161,7 +163,8 @@ def score_slide(
     holds exactly that grid, else decoded as the tile store reads them (`tile_size` px, `num_workers`
     readers); resized to `image_size` as in training."""
     tile_modality = magnification_modality(magnification)
-    with open_slide(slide_path) as slide:
+    reader = tiling_cfg.reader if tiling_cfg is not None else "openslide"
+    with open_slide(slide_path, reader) as slide:
         geometry = tile_geometry(slide, magnification, tile_size)
         mask = tissue_mask(slide, tiling_cfg)
         coords = tile_grid(slide, magnification, tile_size, tissue_fraction, mask=mask, cfg=tiling_cfg)
@@ -170,7 +173,7 @@ def score_slide(
     scorer = TileScorer(model, tile_modality, context, bf16=bf16)
     scores = score_tiles(
         scorer,
-        tile_dataset(source, slide_path, coords, geometry, image_size),
+        tile_dataset(source, slide_path, coords, geometry, image_size, reader),
         batch_size=batch_size,
         num_workers=store_workers if source.kind == "store" else num_workers,
     )
@@ -195,11 +198,13 @@ def tile_dataset(
     coords: np.ndarray,
     geometry: TileGeometry,
     image_size: int | None = None,
+    reader: str = "openslide",
 ) -> Dataset:
-    """The markup tiles at `coords` from `source`: the tile store's (same order) or decoded from the slide."""
+    """The markup tiles at `coords` from `source`: the tile store's (same order) or decoded from the slide
+    (by the `reader` backend)."""
     if source.kind == "store":
         return StoreTileDataset(source.store, geometry.magnification, len(coords), image_size)
-    return SlideTileDataset(slide_path, coords, geometry, image_size)
+    return SlideTileDataset(slide_path, coords, geometry, image_size, reader)
 
 
 def score_tiles(
@@ -228,9 +233,9 @@ def score_tiles(
     return torch.cat(parts).numpy().astype(np.float32)
 
 
-def markup_thumbnail(slide_path: str | Path, max_side: int) -> Thumbnail:
-    """The slide thumbnail the markup is drawn on (longer side `max_side`, the slides package's reader)."""
-    with open_slide(slide_path) as slide:
+def markup_thumbnail(slide_path: str | Path, max_side: int, reader: str = "openslide") -> Thumbnail:
+    """The slide thumbnail the markup is drawn on (longer side `max_side`, read by the `reader` backend)."""
+    with open_slide(slide_path, reader) as slide:
         return slide_thumbnail(slide, slide.mpp.x, max_side)
 
 

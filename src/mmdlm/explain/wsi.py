@@ -88,7 +88,8 @@ def markup_slide(
         "markup %s: tiles from the %s (%s)", slide_id, source.kind, source.reason
     )
     classes = tile_classes(scores.task, scores.scores, cfg.risk_quantiles, risk_reference)
-    thumb = markup_thumbnail(slide_path, cfg.thumbnail_max_side)
+    thumb = markup_thumbnail(slide_path, cfg.thumbnail_max_side,
+                             tiling_cfg.reader if tiling_cfg is not None else "openslide")
     geo = markup_geojson(scores.coords, scores.level0_size, scores.scores, classes)
     problems = geojson_errors(geo, scores.width, scores.height)
     if problems:  # a bug, not a user error: never write an export QuPath would misplace

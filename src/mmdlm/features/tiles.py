@@ -28,6 +28,8 @@ class SlideGrid:
     mpp_x: float
     mpp_y: float
     vendor: str
+    #: the slide-reading backend that computed the grid and reads its tiles (tiling.reader)
+    reader: str = "openslide"
 
     @property
     def n_tiles(self) -> int:
@@ -39,7 +41,7 @@ def slide_grid(path: str | Path, cfg: TilingConfig) -> SlideGrid:
     """The tissue grid of every configured magnification (tissue mask + tile_grid, the tiler's own calls)."""
     from mmdlm.slides.pipeline import check_tiles_fit
 
-    with open_slide(path) as slide:
+    with open_slide(path, cfg.reader) as slide:
         geometries = tuple(tile_geometry(slide, m, cfg.tile_size) for m in cfg.magnifications)
         check_tiles_fit(slide, list(geometries))
         mask = tissue_mask(slide, cfg)
@@ -47,7 +49,7 @@ def slide_grid(path: str | Path, cfg: TilingConfig) -> SlideGrid:
             tile_grid(slide, g.magnification, cfg.tile_size, cfg.tissue_fraction, mask=mask)
             for g in geometries
         )
-        return SlideGrid(str(path), geometries, coords, slide.mpp.x, slide.mpp.y, slide.vendor)
+        return SlideGrid(str(path), geometries, coords, slide.mpp.x, slide.mpp.y, slide.vendor, cfg.reader)
 
 
 class GridTiles(IterableDataset):
@@ -76,7 +78,7 @@ class GridTiles(IterableDataset):
         position = [
             {(int(x), int(y)): k for k, (x, y) in enumerate(c.reshape(-1, 2))} for c in self.grid.coords
         ]
-        with open_slide(self.grid.path) as slide:
+        with open_slide(self.grid.path, self.grid.reader) as slide:
             for group in read_groups(list(self.grid.geometries), share=slide.reads_argb):
                 coords = {
                     g.magnification: self._share(

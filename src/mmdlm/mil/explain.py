@@ -97,6 +97,7 @@ def explain_patient(
     slide_paths: dict[str, str],
     out_dir: Path,
     thumbnail_max_side: int = 1024,
+    reader: str = "openslide",
 ) -> list[Path]:
     """Attention and risk maps of the patient's slides (PNG on the thumbnail + QuPath GeoJSON) from the fold
     model that never saw the patient in training; returns the files written."""
@@ -118,7 +119,7 @@ def explain_patient(
             score_name="attention",
             names=tuple(f"attention Q{i + 1}" for i in range(4)),
         )
-        thumb = markup_thumbnail(slide_paths[tmap.slide_id], thumbnail_max_side)
+        thumb = markup_thumbnail(slide_paths[tmap.slide_id], thumbnail_max_side, reader)
         for kind, classes, values in (("risk", risk, tmap.score), ("attention", att, tmap.attention)):
             geo = id_path(folder, f"{stem}_{kind}", ".geojson", field="slide_id")
             write_geojson(geo, markup_geojson(tmap.coords, tmap.level0_size, values, classes))
@@ -175,7 +176,8 @@ def explain_mil_run(
         if pid not in records:
             raise MmdlmError("patient has no feature bags", file=features, patient=pid)
         written = explain_patient(
-            run_dir, "cox", conf, records[pid], paths, out_dir, cfg.explain.thumbnail_max_side
+            run_dir, "cox", conf, records[pid], paths, out_dir, cfg.explain.thumbnail_max_side,
+            cfg.tiling.reader,
         )
         files[pid] = [str(p.relative_to(out_dir)) for p in written]
     return {"configuration": conf, "patients": files}
