@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Embed every tissue tile at each magnification into OUT/<slide_id>.h5 (fresh stores are kept)."""
         from mmdlm.cohort.manifest import load_manifest
-        from mmdlm.errors import MmdlmError
         from mmdlm.features.pipeline import extract_features
+        from mmdlm.stores.failures import raise_if_failed
 
         cfg = resolve_config(config)
         slides = load_manifest(cohort).slides
@@ -51,10 +51,4 @@ def register(app: typer.Typer) -> None:
                 + (f" ({rate} tiles/s)" if rate else "")
                 + f" with {summary['encoder']['encoder_label']} -> {out}"
             )
-        if summary["failed"]:
-            first = summary["failed"][0]
-            raise MmdlmError(
-                f"{c['failed']} of {summary['slides']} slides failed, e.g. {first['slide_id']}: "
-                f"{first['reason']}",
-                file=out / "summary.json",
-            )
+        raise_if_failed(summary, "slides", summary["slides"], out, "slide_id")

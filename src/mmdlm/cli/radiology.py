@@ -25,8 +25,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Axial, coronal and sagittal images at the tumour's maximum diameter -> OUT/<patient>/*.png."""
         from mmdlm.cohort.manifest import load_manifest
-        from mmdlm.errors import MmdlmError
         from mmdlm.radiology.pipeline import extract_cohort
+        from mmdlm.stores.failures import raise_if_failed
 
         cfg = resolve_config(config)
         table = load_manifest(cohort).radiology
@@ -41,10 +41,4 @@ def register(app: typer.Typer) -> None:
                 f"{summary['patients']} patients: {c['done']} extracted, {c['fresh']} fresh (skipped), "
                 f"{c['no_mask']} without mask, {c['failed']} failed; {summary['images']} images -> {out}"
             )
-        if summary["failed"]:
-            first = summary["failed"][0]
-            raise MmdlmError(
-                f"{c['failed']} of {summary['patients']} patients failed, e.g. {first['reason']} "
-                "(all listed in summary.json)",
-                file=out / "summary.json",
-            )
+        raise_if_failed(summary, "patients", summary["patients"], out)

@@ -25,8 +25,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Tile slides at ~10x and ~5x (tissue only) into OUT/<slide_id>.h5; fresh stores are skipped."""
         from mmdlm.cohort.manifest import load_manifest
-        from mmdlm.errors import MmdlmError
         from mmdlm.slides.pipeline import tile_slides
+        from mmdlm.stores.failures import raise_if_failed
 
         cfg = resolve_config(config)
         slides = load_manifest(cohort).slides  # validated; relative paths resolved against COHORT
@@ -45,10 +45,4 @@ def register(app: typer.Typer) -> None:
                 f"{c['redone_stale']} redone, {c['no_tissue']} without tissue, {c['failed']} failed; "
                 f"tiles: {tiles} -> {out}"
             )
-        if summary["failed"]:
-            first = summary["failed"][0]
-            raise MmdlmError(
-                f"{c['failed']} of {summary['slides']} slides failed, e.g. {first['slide_id']}: "
-                f"{first['reason']} (all listed in summary.json)",
-                file=out / "summary.json",
-            )
+        raise_if_failed(summary, "slides", summary["slides"], out, "slide_id")

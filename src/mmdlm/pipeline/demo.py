@@ -21,6 +21,7 @@ from mmdlm.config import Config, dump_config
 from mmdlm.errors import MmdlmError
 from mmdlm.pipeline.layout import CohortLayout, external_layout, run_layout
 from mmdlm.rundir import LOCK_NAME, attach_log_file, run_lock, save_config
+from mmdlm.stores.failures import raise_if_failed
 
 log = logging.getLogger("mmdlm.pipeline")
 
@@ -110,12 +111,7 @@ def _no_failures(summary: dict, what: str, key: str, folder: Path) -> None:
     """A failed slide or patient in the demo's own synthetic data is a bug, not something to skip."""
     for warning in summary.get("warnings", []):
         log.warning("%s", warning)
-    if summary["failed"]:
-        first = summary["failed"][0]
-        raise MmdlmError(
-            f"{len(summary['failed'])} {what} failed, e.g. {first.get(key, '')}: {first['reason']}",
-            file=folder / "summary.json",
-        )
+    raise_if_failed(summary, what, summary.get(what, len(summary["failed"])), folder, key)
 
 
 @contextmanager

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from mmdlm.atomic import write_json_atomic
 from mmdlm.config import Config
-from mmdlm.errors import MmdlmError
 from mmdlm.pipeline.layout import CohortLayout
+from mmdlm.stores.failures import raise_if_failed
 
 FAMILY_FILE = "family.json"
 
@@ -74,12 +74,7 @@ def embed_cohort(cfg: Config, layout: CohortLayout, *, progress: bool) -> dict:
         executor=cfg.executor,
         progress=progress,
     )
-    if feats["failed"]:
-        first = feats["failed"][0]
-        raise MmdlmError(
-            f"{len(feats['failed'])} slides failed, e.g. {first['slide_id']}: {first['reason']}",
-            file=layout.features / "summary.json",
-        )
+    raise_if_failed(feats, "slides", feats["slides"], layout.features, "slide_id")
     return feats
 
 

@@ -183,6 +183,16 @@ def simulate_truth(cfg: SynthConfig, genomics_effect: np.ndarray) -> list[Patien
         return np.maximum(np.ceil(t * DAYS_PER_MONTH), 1.0) / DAYS_PER_MONTH
 
     os_m, pfs_m = months(os_time), months(pfs_time)
+    # per-patient columns by the type PatientTruth holds them in
+    as_float = {
+        "z_fine": z_fine, "z_coarse": z_coarse, "z_volume": z_volume, "grade_score": grade_score,
+        "nuclear_diameter_um": 5.0 + 7.0 * grade_score, "necrosis_fraction": bad * (1 - haem_share),
+        "haemorrhage_fraction": bad * haem_share, "tumour_volume_ml": volume_ml, "fine_histology": fine,
+        "coarse_histology": coarse, "tumour_volume": vol, "genomics": genomics_effect, "risk": risk,
+        "os_months": os_m, "dss_months": os_m, "pfs_months": pfs_m,
+    }
+    as_int = {"age": age, "os_event": os_event, "dss_event": dss_event, "pfs_event": pfs_event}
+    as_str = {"tumour_side": side, "modality": modality, "grade": grade, "sex": sex}
     out = []
     for i in range(n):
         pid = patient_id(i, cfg.site_code)
@@ -191,35 +201,14 @@ def simulate_truth(cfg: SynthConfig, genomics_effect: np.ndarray) -> list[Patien
                 index=i,
                 patient_id=pid,
                 sample_id=f"{pid}-01",
-                z_fine=float(z_fine[i]),
-                z_coarse=float(z_coarse[i]),
-                z_volume=float(z_volume[i]),
-                grade_score=float(grade_score[i]),
-                nuclear_diameter_um=5.0 + 7.0 * float(grade_score[i]),
-                necrosis_fraction=float(bad[i] * (1 - haem_share[i])),
-                haemorrhage_fraction=float(bad[i] * haem_share[i]),
                 tumour_axes_mm=(float(axes[i, 0]), float(axes[i, 1]), float(axes[i, 2])),
-                tumour_volume_ml=float(volume_ml[i]),
-                tumour_side=str(side[i]),
-                modality=str(modality[i]),
-                fine_histology=float(fine[i]),
-                coarse_histology=float(coarse[i]),
-                tumour_volume=float(vol[i]),
-                genomics=float(genomics_effect[i]),
-                risk=float(risk[i]),
-                grade=str(grade[i]),
                 t_stage=t_stage[i],
                 n_stage=n_stage[i],
                 m_stage=m_stage[i],
                 ajcc_stage=_ajcc(t_stage[i], n_stage[i], m_stage[i]),
-                age=int(age[i]),
-                sex=str(sex[i]),
-                os_months=float(os_m[i]),
-                os_event=int(os_event[i]),
-                dss_months=float(os_m[i]),
-                dss_event=int(dss_event[i]),
-                pfs_months=float(pfs_m[i]),
-                pfs_event=int(pfs_event[i]),
+                **{k: float(v[i]) for k, v in as_float.items()},
+                **{k: int(v[i]) for k, v in as_int.items()},
+                **{k: str(v[i]) for k, v in as_str.items()},
             )
         )
     return out
