@@ -54,3 +54,21 @@ def run_cli(capsys: pytest.CaptureFixture[str]):
         return code, out, err
 
     return _run
+
+
+@pytest.fixture
+def slide_reader_spy(monkeypatch: pytest.MonkeyPatch):
+    """spy(module) -> list: replaces `module.open_slide` by a wrapper recording the reader of every call."""
+
+    def spy(module) -> list[str]:
+        used: list[str] = []
+        real = module.open_slide
+
+        def recording(path, reader="openslide"):
+            used.append(reader)
+            return real(path, reader)
+
+        monkeypatch.setattr(module, "open_slide", recording)
+        return used
+
+    return spy

@@ -16,3 +16,9 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def by_module(package: str, groups: Mapping[str, str]) -> dict[str, str]:
+    """name -> module path from `groups` (module relative to `package` -> its exported names, separated by
+    spaces), the table lazy_exports reads."""
+    return {name: f"{package}.{module}" for module, names in groups.items() for name in names.split()}

@@ -168,21 +168,13 @@ def test_cox_markup_muted_context(slide_path: Path, tmp_path: Path) -> None:
 
 
 def test_markup_reads_the_slide_with_the_configured_reader(
-    markup: MarkupResult, model: MultimodalNet, slide_path: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    markup: MarkupResult, model: MultimodalNet, slide_path: Path, tmp_path: Path, slide_reader_spy
 ) -> None:
     """tiling.reader reaches the markup (grid, tiles, thumbnail): tiffslide gives the same tile scores."""
     import mmdlm.explain.markup as markup_mod
     from mmdlm.slides.config import TilingConfig
 
-    used: list[str] = []
-    real = markup_mod.open_slide
-
-    def spy(path, reader="openslide"):
-        used.append(reader)
-        return real(path, reader)
-
-    monkeypatch.setattr(markup_mod, "open_slide", spy)
+    used = slide_reader_spy(markup_mod)
     cfg = ExplainConfig(markup_batch_size=32, markup_workers=0, thumbnail_max_side=512)
     context = {"radiology": torch.randn(1, 3, 48, 48, generator=torch.Generator().manual_seed(2)),
                "genomics": torch.tensor([[1.0, 0.0, 1.0, 0.0]])}

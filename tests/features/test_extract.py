@@ -207,19 +207,12 @@ def test_cli_refuses_in_one_line(run_cli, tmp_path: Path) -> None:
 
 
 def test_the_configured_slide_reader_reads_the_tiles(
-    extracted, slides: pd.DataFrame, module_dir: Path, monkeypatch: pytest.MonkeyPatch
+    extracted, slides: pd.DataFrame, module_dir: Path, slide_reader_spy
 ) -> None:
     """tiling.reader reaches the feature extractor (grid and tiles): tiffslide gives the same features."""
     import mmdlm.features.tiles as tiles_mod
 
-    used: list[str] = []
-    real = tiles_mod.open_slide
-
-    def spy(path, reader="openslide"):
-        used.append(reader)
-        return real(path, reader)
-
-    monkeypatch.setattr(tiles_mod, "open_slide", spy)
+    used = slide_reader_spy(tiles_mod)
     out = module_dir / "feats-tiffslide"
     tiling = TILING.model_copy(update={"reader": "tiffslide"})
     extract_features(slides.iloc[:1], out, tiling, VIT, FeaturesConfig(batch_size=16, num_workers=0),

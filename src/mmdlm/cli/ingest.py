@@ -67,14 +67,8 @@ def register(app: typer.Typer) -> None:
             result = ingest_kits19(kits19, cfg.kits19_subtypes, cfg.horizon_months)
         else:
             assert cbioportal is not None
-            sources = IngestSources(
-                cbioportal=cbioportal,
-                cdr=cdr,
-                alterations=alterations,
-                slides=slides,
-                radiology=radiology,
-                mapping=mapping,
-            )
+            sources = IngestSources(cbioportal=cbioportal, cdr=cdr, alterations=alterations, slides=slides,
+                                    radiology=radiology, mapping=mapping)
             result = ingest(sources, cfg, endpoint)
         write_result(result, out, force=force)
         if not quiet:

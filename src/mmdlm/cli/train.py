@@ -57,13 +57,8 @@ def register(app: typer.Typer) -> None:
         out.mkdir(parents=True, exist_ok=True)
         tr, va = holdout_split(records, task, cfg.train.holdout_fraction, cfg.seed, out / "split.json")
         n_dev = int(devices) if devices is not None and devices.isdigit() else devices
-        dev = Devices(
-            accelerator=accelerator,
-            devices=n_dev,
-            precision=precision,
-            strategy=strategy,
-            num_nodes=num_nodes,
-        )
+        dev = Devices(accelerator=accelerator, devices=n_dev, precision=precision, strategy=strategy,
+                      num_nodes=num_nodes)
         best = run_stages(cfg, task, tr, va, out, configurations, devices=dev, resume=resume, only=stage)
         for conf, path in best.items():
             typer.echo(f"{conf}: {path}")

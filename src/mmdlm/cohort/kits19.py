@@ -19,7 +19,7 @@ import pandas as pd
 
 from mmdlm.cohort.clinical import CLINICAL_PARSERS
 from mmdlm.cohort.endpoints import DAYS_PER_MONTH, label_5y
-from mmdlm.cohort.patients import PATIENT_COLUMNS
+from mmdlm.cohort.patients import PATIENT_COLUMNS, patients_table
 from mmdlm.cohort.radiology_folder import RADIOLOGY_COLUMNS
 from mmdlm.cohort.result import IngestResult
 from mmdlm.cohort.slides_folder import SLIDE_COLUMNS
@@ -116,12 +116,7 @@ def read_kits19(path: str | Path, subtypes: tuple[str, ...], horizon: float) -> 
         raise MmdlmError(f"no case of subtype(s) {', '.join(subtypes)} among {len(cases)} cases (subtypes "
                          f"found: {shown}; ingest.kits19_subtypes)", file=path,
                          field="tumor_histologic_subtype")
-    table = pd.DataFrame(rows, columns=list(PATIENT_COLUMNS))
-    for col in ("event", "label_5y", "t_stage", "n_stage", "m_stage", "grade", "stage"):
-        table[col] = table[col].astype("Int64")
-    table["time"] = table["time"].astype(float)
-    table["age"] = table["age"].astype(float)
-    table["sex"] = table["sex"].fillna("").astype(str)
+    table = patients_table(rows)
     return table, {"cases": len(cases), "skipped_subtypes": dict(sorted(skipped.items()))}
 
 
@@ -154,11 +149,5 @@ def ingest_kits19(path: str | Path, subtypes: tuple[str, ...], horizon: float = 
         "sources": {"kits19": str(Path(path).resolve())},
     }
     info = {"features": [], "selection": "KiTS19 has no genomic data", "n_patients": 0}
-    return IngestResult(
-        patients=patients,
-        slides=slides,
-        radiology=radiology,
-        alterations=alterations,
-        features_info=info,
-        summary=summary,
-    )
+    return IngestResult(patients=patients, slides=slides, radiology=radiology, alterations=alterations,
+                        features_info=info, summary=summary)

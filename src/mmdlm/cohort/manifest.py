@@ -61,6 +61,14 @@ class Manifest:
         values = sorted({v for v in self.patients["endpoint"] if v})
         return values[0] if len(values) == 1 else None
 
+    def genomic_vectors(self) -> dict[str, np.ndarray]:
+        """patient_id -> float32 0/1 vector over `features` (patients with an alteration row; empty when the
+        cohort has no genomic features)."""
+        if not self.features:
+            return {}
+        values = self.alterations[self.features].to_numpy(dtype=np.float32)
+        return {str(pid): values[i].copy() for i, pid in enumerate(self.alterations["patient_id"])}
+
     def with_endpoint(self) -> pd.DataFrame:
         """Patients whose time and event are known (the survival tasks' population)."""
         p = self.patients

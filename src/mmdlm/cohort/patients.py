@@ -121,6 +121,18 @@ def _sample_cells(
     return out
 
 
+
+def patients_table(rows: list[dict]) -> pd.DataFrame:
+    """patients.csv rows (PATIENT_COLUMNS) with the manifest's dtypes: nullable Int64 for events, labels and
+    the ordinal clinical columns, float time and age, str sex ('' = missing)."""
+    table = pd.DataFrame(rows, columns=list(PATIENT_COLUMNS))
+    for col in ("event", "label_5y", "t_stage", "n_stage", "m_stage", "grade", "stage"):
+        table[col] = table[col].astype("Int64")
+    table["time"] = table["time"].astype(float)
+    table["age"] = table["age"].astype(float)
+    table["sex"] = table["sex"].fillna("").astype(str)
+    return table
+
 def build_patients(
     study_patients: Table, study_samples: Table | None, cdr: Table | None, endpoint: str, horizon: float
 ) -> PatientBuild:
@@ -195,12 +207,7 @@ def build_patients(
                 row[f"{name}_raw"] = raw
         rows.append(row)
 
-    table = pd.DataFrame(rows, columns=list(PATIENT_COLUMNS))
-    for col in ("event", "label_5y", "t_stage", "n_stage", "m_stage", "grade", "stage"):
-        table[col] = table[col].astype("Int64")
-    table["time"] = table["time"].astype(float)
-    table["age"] = table["age"].astype(float)
-    table["sex"] = table["sex"].fillna("").astype(str)
+    table = patients_table(rows)
 
     not_in_study: list[str] = []
     if cdr is not None:

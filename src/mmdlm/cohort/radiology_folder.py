@@ -190,32 +190,11 @@ def scan_radiology(
         if pid is None:
             unmatched.append(os.path.abspath(path))
             continue
-        if path in volumes:
-            modality, was_assumed = _nifti_modality(path, nifti_default_modality)
-            assumed += was_assumed
-            rows.append(
-                {
-                    "patient_id": pid,
-                    "path": os.path.abspath(path),
-                    "kind": "nifti",
-                    "modality": modality,
-                    "plane": "",
-                    "mask_path": "",
-                }
-            )
-        else:
-            modality, was_assumed = _nifti_modality(path, nifti_default_modality)
-            assumed += was_assumed
-            rows.append(
-                {
-                    "patient_id": pid,
-                    "path": os.path.abspath(path),
-                    "kind": "image",
-                    "modality": modality,
-                    "plane": _image_plane(path),
-                    "mask_path": "",
-                }
-            )
+        modality, was_assumed = _nifti_modality(path, nifti_default_modality)
+        assumed += was_assumed
+        volume = path in volumes  # a 3D volume, else a 2D image of one plane
+        rows.append({"patient_id": pid, "path": os.path.abspath(path), "kind": "nifti" if volume else "image",
+                     "modality": modality, "plane": "" if volume else _image_plane(path), "mask_path": ""})
     if assumed:
         warnings.append(
             f"{assumed} NIfTI/image file(s) name neither CT nor MR: modality "

@@ -39,13 +39,6 @@ def write_result(result: IngestResult, out: str | Path, force: bool = False) -> 
     """Write an IngestResult as the manifest folder (atomically); returns the folder."""
     out = Path(out)
     result.summary["out"] = str(out.resolve())
-    return write_manifest(
-        out,
-        patients=result.patients,
-        slides=result.slides,
-        radiology=result.radiology,
-        alterations=result.alterations,
-        features_info=result.features_info,
-        summary=result.summary,
-        force=force,
-    )
+    return write_manifest(out, patients=result.patients, slides=result.slides, radiology=result.radiology,
+                          alterations=result.alterations, features_info=result.features_info,
+                          summary=result.summary, force=force)

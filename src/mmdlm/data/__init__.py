@@ -4,19 +4,12 @@ The public names are imported lazily (PEP 562) so that `mmdlm.config`, which rea
 does not import torch: `mmdlm --help` stays fast.
 """
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {
-    "PatientRecord": "mmdlm.data.records",
-    "load_records": "mmdlm.data.records",
-    "n_genomic": "mmdlm.data.records",
-    "records_from_arrays": "mmdlm.data.records",
-    "EpochSampler": "mmdlm.data.samples",
-    "EvalSamples": "mmdlm.data.samples",
-    "TrainSamples": "mmdlm.data.samples",
-    "collate": "mmdlm.data.samples",
-    "fixed_images": "mmdlm.data.samples",
-}
+_EXPORTS = by_module(__name__, {
+    "records": "PatientRecord load_records n_genomic records_from_arrays",
+    "samples": "EpochSampler EvalSamples TrainSamples collate fixed_images",
+})
 
 __all__ = sorted(_EXPORTS)
 

@@ -153,14 +153,7 @@ def load_records_with_summary(
     tiles = _tile_sources(Path(tiles_dir) if tiles_dir else None, ids, cfg.data.preload_max_mb)
     rad = _radiology_sources(Path(rad_dir) if rad_dir else None, ids)
     features = list(manifest.features)
-    genomic = (
-        {
-            str(r["patient_id"]): r[features].to_numpy(dtype=np.float32)
-            for _, r in manifest.alterations.iterrows()
-        }
-        if features
-        else {}
-    )
+    genomic = manifest.genomic_vectors()
     records: list[PatientRecord] = []
     no_outcome = no_modality = 0
     skipped: list[str] = []

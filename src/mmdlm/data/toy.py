@@ -8,6 +8,19 @@ from mmdlm.data.records import PatientRecord, records_from_arrays
 from mmdlm.modalities import RADIOLOGY, TILE_5X, TILE_10X
 
 
+def latent_survival(
+    rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int | None]]:
+    """Latent log-hazards z ~ N(0, 1), exponential event times (rate exp(z), months) censored uniformly in
+    20-150 months: (z, time, event, 5-year label: 1 dead before 60, 0 alive at 60, None censored earlier)."""
+    z = rng.normal(size=n)
+    t_event = rng.exponential(1.0 / np.exp(z)) * 60.0
+    t_cens = rng.uniform(20.0, 150.0, size=n)
+    time = np.round(np.minimum(t_event, t_cens) + 0.1, 1)
+    event = (t_event <= t_cens).astype(int)
+    label = [1 if (e and t < 60) else (0 if t >= 60 else None) for t, e in zip(time, event, strict=True)]
+    return z, time, event, label
+
 def planted_records(
     n: int = 48,
     size: int = 32,
@@ -24,12 +37,7 @@ def planted_records(
     about `p_missing` of the patients. Times are exponential with rate exp(z), censored at random.
     """
     rng = np.random.default_rng(seed)
-    z = rng.normal(size=n)
-    t_event = rng.exponential(1.0 / np.exp(z)) * 60.0
-    t_cens = rng.uniform(20.0, 150.0, size=n)
-    time = np.round(np.minimum(t_event, t_cens) + 0.1, 1)
-    event = (t_event <= t_cens).astype(int)
-    label = [1 if (e and t < 60) else (0 if t >= 60 else None) for t, e in zip(time, event, strict=True)]
+    z, time, event, label = latent_survival(rng, n)
     yy, xx = np.mgrid[0:size, 0:size]
     centre = (size - 1) / 2
 

@@ -6,15 +6,11 @@
 Public names are imported lazily (PEP 562): reading `mmdlm.encoders.config` never imports torch.
 """
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {
-    "Encoder": "mmdlm.encoders.encoder",
-    "EncoderIdentity": "mmdlm.encoders.encoder",
-    "build_encoder": "mmdlm.encoders.registry",
-    "FAMILIES": "mmdlm.encoders.registry",
-    "EncoderConfig": "mmdlm.encoders.config",
-}
+_EXPORTS = by_module(__name__, {
+    "encoder": "Encoder EncoderIdentity", "registry": "build_encoder FAMILIES", "config": "EncoderConfig",
+})
 
 __all__ = sorted(_EXPORTS)
 

@@ -45,16 +45,10 @@ def slurm_cluster(cfg: ExecutorConfig) -> Any:
         ) from None
     s = cfg.slurm
     cluster = SLURMCluster(
-        queue=s.queue,
-        account=s.account,
-        cores=s.cores,
-        memory=s.memory,
-        processes=s.processes,
-        walltime=s.walltime,
-        job_extra_directives=list(s.job_extra_directives),
+        queue=s.queue, account=s.account, cores=s.cores, memory=s.memory, processes=s.processes,
+        walltime=s.walltime, job_extra_directives=list(s.job_extra_directives),
         job_script_prologue=["export DASK_DISTRIBUTED__WORKER__DAEMON=False", *s.prologue],
-        worker_extra_args=_resource_args(dict(cfg.worker_resources)),
-        local_directory=s.local_directory,
+        worker_extra_args=_resource_args(dict(cfg.worker_resources)), local_directory=s.local_directory,
         log_directory=s.log_directory,
     )
     cluster.scale(jobs=s.jobs)

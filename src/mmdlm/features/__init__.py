@@ -4,9 +4,9 @@
 Public names are imported lazily (PEP 562): reading `mmdlm.features.config` never imports torch.
 """
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {"extract_features": "mmdlm.features.pipeline", "FeaturesConfig": "mmdlm.features.config"}
+_EXPORTS = by_module(__name__, {"pipeline": "extract_features", "config": "FeaturesConfig"})
 
 __all__ = sorted(_EXPORTS)
 

@@ -215,11 +215,5 @@ def from_ready(
         warnings.append(f"{len(conflicts)} patient(s) have alteration rows that disagree (OR kept)")
     info["conflicts"] = len(conflicts)
     info["rows_per_patient_max"] = ready.rows_per_patient_max
-    return AlterationResult(
-        matrix=matrix,
-        features=features,
-        info=info,
-        unmatched=unmatched,
-        conflicts=conflicts,
-        warnings=warnings,
-    )
+    return AlterationResult(matrix=matrix, features=features, info=info, unmatched=unmatched,
+                            conflicts=conflicts, warnings=warnings)

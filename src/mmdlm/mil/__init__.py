@@ -4,16 +4,12 @@ tile per image modality, then the end-to-end model's modality fusion and heads),
 Public names are imported lazily (PEP 562): reading `mmdlm.mil.config` never imports torch.
 """
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {
-    "GatedAttentionPool": "mmdlm.mil.pooling",
-    "MilNet": "mmdlm.mil.model",
-    "BagRecord": "mmdlm.mil.bags",
-    "load_bags": "mmdlm.mil.bags",
-    "train_fold": "mmdlm.mil.staged",
-    "MilConfig": "mmdlm.mil.config",
-}
+_EXPORTS = by_module(__name__, {
+    "pooling": "GatedAttentionPool", "model": "MilNet", "bags": "BagRecord load_bags", "staged": "train_fold",
+    "config": "MilConfig",
+})
 
 __all__ = sorted(_EXPORTS)
 

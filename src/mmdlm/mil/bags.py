@@ -128,14 +128,7 @@ def load_bags(cohort_dir: str | Path, feats_dir: str | Path) -> list[BagRecord]:
             f"feature stores from {len(keys)} different encoders; rerun `mmdlm features`", file=feats_dir
         )
     features = list(manifest.features)
-    genomic = (
-        {
-            str(r["patient_id"]): r[features].to_numpy(dtype=np.float32)
-            for _, r in manifest.alterations.iterrows()
-        }
-        if features
-        else {}
-    )
+    genomic = manifest.genomic_vectors()
     encoder_key = next(iter(keys), "")
     records = []
     for row in manifest.patients.itertuples(index=False):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmdlm.data.toy import latent_survival
 from mmdlm.mil.bags import BagPart, BagRecord
 from mmdlm.modalities import TILE_5X, TILE_10X
 
@@ -20,15 +21,10 @@ def planted_bags(
     each bag (10x and 5x) a `key_fraction` of instances carry `strength` * z on their first 4 features, the
     rest is N(0, 1) noise. 5x bags are a quarter the size of 10x bags; genomics are absent."""
     rng = np.random.default_rng(seed)
-    z = rng.normal(size=n)
-    t_event = rng.exponential(1.0 / np.exp(z)) * 60.0
-    t_cens = rng.uniform(20.0, 150.0, size=n)
-    time = np.round(np.minimum(t_event, t_cens) + 0.1, 1)
-    event = (t_event <= t_cens).astype(int)
+    z, time, event, label = latent_survival(rng, n)
     records = []
     for i in range(n):
-        label = 1 if (event[i] and time[i] < 60) else (0 if time[i] >= 60 else None)
-        rec = BagRecord(f"TCGA-MI-{i:04d}", float(time[i]), int(event[i]), label)
+        rec = BagRecord(f"TCGA-MI-{i:04d}", float(time[i]), int(event[i]), label[i])
         for modality, scale in ((TILE_10X, 1), (TILE_5X, 4)):
             size = max(2, int(rng.integers(*instances)) // scale)
             x = rng.normal(size=(size, dim)).astype(np.float32)

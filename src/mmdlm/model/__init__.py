@@ -3,9 +3,9 @@
 The public names are imported lazily (PEP 562) so that reading `mmdlm.model.config` does not import torch.
 """
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {name: "mmdlm.model.fusion" for name in ("ModelOutput", "MultimodalNet", "build_model", "mute")}
+_EXPORTS = by_module(__name__, {"fusion": "ModelOutput MultimodalNet build_model mute"})
 
 __all__ = sorted(_EXPORTS)
 

@@ -51,7 +51,7 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
     patients = load_patients(cohort)
     family = get_family(cfg.model.family)
     records, skipped_ids = family.load_records(cfg, cohort, tiles, radiology, features)
-    train_fold = train_fold or family.train_fold()
+    train_fold = train_fold or family.trainer()
     run_dir = Path(run_dir)
     created = not run_dir.exists()
     with _locked(run_dir, lock):
@@ -101,5 +101,5 @@ def evaluate_cohort(cfg, run_dir: Path, cohort: Path, tiles: Path | None, radiol
     records, _ = family.load_records(cfg, cohort, tiles, radiology, features)
     with _locked(Path(run_dir), lock):
         return evaluate_external(cfg, run_dir, records, name, configurations,
-                                 predict=predict or family.predict(), clinical=patients,
+                                 predict=predict or family.predictor(), clinical=patients,
                                  model_file=family.model_file)

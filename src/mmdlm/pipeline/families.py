@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
 
+#: (cfg, cohort, tiles, radiology, features) -> (records, skipped patient ids)
+LoadRecords = Callable[..., tuple[list, tuple[str, ...]]]
 #: per-fold trainer of the cross-validation runner (None: the end-to-end default)
 TrainFold = Callable | None
 #: (saved fold model, records, config) -> per-patient predictions
@@ -20,75 +21,60 @@ Predict = Callable[[Path, list, object], pd.DataFrame]
 
 @dataclass(frozen=True)
 class ModelFamily:
-    """A model family: its records, fold trainer and saved fold models."""
+    """A model family: `model_file` is its fold model under RUN/cv/<task>/fold_<k>/<configuration>/;
+    `load_records`, `trainer` (the runner's per-fold trainer) and `predictor` (one saved fold model on another
+    cohort's records) import what they need only when called."""
 
-    name: ClassVar[str]
-    #: the file of a fold model under RUN/cv/<task>/fold_<k>/<configuration>/
-    model_file: ClassVar[str]
-
-    def load_records(self, cfg, cohort: Path, tiles: Path | None, radiology: Path | None,
-                     features: Path | None) -> tuple[list, tuple[str, ...]]:
-        """(records, skipped patient ids) of a cohort, from the stores this family trains on."""
-        raise NotImplementedError
-
-    def train_fold(self) -> TrainFold:
-        """The cross-validation runner's per-fold trainer."""
-        raise NotImplementedError
-
-    def predict(self) -> Predict:
-        """Predictions of one saved fold model for another cohort's records."""
-        raise NotImplementedError
+    name: str
+    model_file: str
+    load_records: LoadRecords
+    trainer: Callable[[], TrainFold]
+    predictor: Callable[[], Predict]
 
 
-@dataclass(frozen=True)
-class EndToEndFamily(ModelFamily):
-    """The paper's protocol: ResNet18 per image modality trained end to end on tile and radiology stores."""
+def _stores_records(cfg, cohort, tiles, radiology, features):
+    from mmdlm.data.records import load_records_with_summary
 
-    name: ClassVar[str] = "end_to_end"
-    model_file: ClassVar[str] = "model.ckpt"
-
-    def load_records(self, cfg, cohort, tiles, radiology, features):
-        from mmdlm.data.records import load_records_with_summary
-
-        records, loaded = load_records_with_summary(cohort, tiles, radiology, cfg)
-        return records, loaded.skipped_ids
-
-    def train_fold(self) -> TrainFold:
-        return None  # the runner's default (mmdlm.train.staged.train_fold)
-
-    def predict(self) -> Predict:
-        from mmdlm.train.predict import predict
-
-        return predict
+    records, loaded = load_records_with_summary(cohort, tiles, radiology, cfg)
+    return records, loaded.skipped_ids
 
 
-@dataclass(frozen=True)
-class MilFamily(ModelFamily):
-    """Gated-attention MIL over every tile's foundation-model features (`mmdlm features`)."""
+def _end_to_end_predict() -> Predict:
+    from mmdlm.train.predict import predict
 
-    name: ClassVar[str] = "mil"
-    model_file: ClassVar[str] = "mil_model.pt"
-
-    def load_records(self, cfg, cohort, tiles, radiology, features):
-        from mmdlm.mil.bags import load_bags
-
-        if features is None:
-            raise MmdlmError("model.family mil works on feature stores: give --features FEATS "
-                             "(from `mmdlm features`)", field="model.family")
-        return load_bags(cohort, features), ()
-
-    def train_fold(self) -> TrainFold:
-        from mmdlm.mil.staged import train_fold
-
-        return train_fold
-
-    def predict(self) -> Predict:
-        from mmdlm.mil.saved import predict_saved
-
-        return lambda path, records, cfg: predict_saved(path, records)
+    return predict
 
 
-_FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (EndToEndFamily(), MilFamily())}
+def _bags_records(cfg, cohort, tiles, radiology, features):
+    from mmdlm.mil.bags import load_bags
+
+    if features is None:
+        raise MmdlmError("model.family mil works on feature stores: give --features FEATS "
+                         "(from `mmdlm features`)", field="model.family")
+    return load_bags(cohort, features), ()
+
+
+def _mil_trainer() -> TrainFold:
+    from mmdlm.mil.staged import train_fold
+
+    return train_fold
+
+
+def _mil_predict() -> Predict:
+    from mmdlm.mil.saved import predict_saved
+
+    return lambda path, records, cfg: predict_saved(path, records)
+
+
+#: the paper's protocol (ResNet18 per image modality, end to end on tile and radiology stores; the runner's
+#: default trainer), and gated-attention MIL over every tile's foundation-model features (`mmdlm features`)
+_FAMILIES: dict[str, ModelFamily] = {
+    f.name: f
+    for f in (
+        ModelFamily("end_to_end", "model.ckpt", _stores_records, lambda: None, _end_to_end_predict),
+        ModelFamily("mil", "mil_model.pt", _bags_records, _mil_trainer, _mil_predict),
+    )
+}
 
 
 def get_family(name: str) -> ModelFamily:

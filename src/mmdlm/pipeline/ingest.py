@@ -52,13 +52,8 @@ def ingest(sources: IngestSources, cfg: IngestConfig, endpoint: str | None = Non
 
     alt: AlterationResult | None = None
     if sources.alterations is not None:
-        alt = from_ready(
-            sources.alterations,
-            ids,
-            top_n=cfg.top_n_alterations,
-            threshold=cfg.cna_threshold,
-            requested=cfg.alteration_features,
-        )
+        alt = from_ready(sources.alterations, ids, top_n=cfg.top_n_alterations, threshold=cfg.cna_threshold,
+                         requested=cfg.alteration_features)
         unmatched["alterations"] = alt.unmatched
         if study.maf_files or study.cna_file is not None:
             warnings.append("--alterations given: the study's MAF / CNA files are not used")
@@ -68,17 +63,9 @@ def ingest(sources: IngestSources, cfg: IngestConfig, endpoint: str | None = Non
             sample_map = dict(
                 zip(study.samples.frame["SAMPLE_ID"], study.samples.frame["PATIENT_ID"], strict=True)
             )
-        alt = from_study(
-            study.maf_files,
-            study.cna_file,
-            sample_map,
-            ids,
-            sequenced=study.sequenced_samples,
-            top_n=cfg.top_n_alterations,
-            threshold=cfg.cna_threshold,
-            excluded_classes=cfg.maf_excluded_classes,
-            requested=cfg.alteration_features,
-        )
+        alt = from_study(study.maf_files, study.cna_file, sample_map, ids, sequenced=study.sequenced_samples,
+                         top_n=cfg.top_n_alterations, threshold=cfg.cna_threshold,
+                         excluded_classes=cfg.maf_excluded_classes, requested=cfg.alteration_features)
         if alt is not None:
             unmatched["genomic_samples"] = alt.unmatched
     if alt is None:
@@ -122,14 +109,8 @@ def ingest(sources: IngestSources, cfg: IngestConfig, endpoint: str | None = Non
         },
         "config": cfg.model_dump(mode="json"),
     }
-    return IngestResult(
-        patients=patients,
-        slides=slides,
-        radiology=radiology,
-        alterations=alterations,
-        features_info=features_info,
-        summary=summary,
-    )
+    return IngestResult(patients=patients, slides=slides, radiology=radiology, alterations=alterations,
+                        features_info=features_info, summary=summary)
 
 
 def run_ingest(

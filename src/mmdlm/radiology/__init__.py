@@ -18,29 +18,17 @@ Public API (imported lazily so `mmdlm.config` stays light):
 
 from __future__ import annotations
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {
-    "read_dicom_series": "dicom",
-    "read_dicom_slice": "dicom",
-    "Slice2D": "dicom",
-    "read_volume": "volume",
-    "fit_mask": "volume",
-    "tumour_mask": "volume",
-    "mask_diameter_planes": "planes",
-    "max_diameter_planes": "planes",
-    "PlaneDiameter": "planes",
-    "PlaneImage": "planes",
-    "max_feret_diameter": "feret",
-    "read_ready_image": "images",
-    "extract_patient": "pipeline",
-    "extract_cohort": "pipeline",
-    "read_index": "store",
-    "RadiologyWarning": "warn",
-    "RadiologyConfig": "config",
-}
+_EXPORTS = by_module(__name__, {
+    "dicom": "read_dicom_series read_dicom_slice Slice2D", "volume": "read_volume fit_mask tumour_mask",
+    "planes": "mask_diameter_planes max_diameter_planes PlaneDiameter PlaneImage",
+    "feret": "max_feret_diameter", "images": "read_ready_image", "pipeline": "extract_patient extract_cohort",
+    "store": "read_index",
+    "warn": "RadiologyWarning", "config": "RadiologyConfig",
+})
 
 __all__ = sorted(_EXPORTS)
 
 
-__getattr__ = lazy_exports(__name__, {name: f"mmdlm.radiology.{module}" for name, module in _EXPORTS.items()})
+__getattr__ = lazy_exports(__name__, _EXPORTS)

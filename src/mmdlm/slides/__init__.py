@@ -14,29 +14,16 @@ Public API (imported lazily so `mmdlm.config` stays light):
 
 from __future__ import annotations
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {
-    "open_slide": "reader",
-    "SlideReader": "reader",
-    "mpp_for_magnification": "reader",
-    "tissue_mask": "tissue",
-    "TissueMask": "tissue",
-    "tile_geometry": "levels",
-    "TileGeometry": "levels",
-    "tile_grid": "grid",
-    "read_tile": "grid",
-    "tissue_fractions": "grid",
-    "tile_slides": "pipeline",
-    "tile_slide": "pipeline",
-    "open_store": "store",
-    "TileStore": "store",
-    "read_index": "store",
-    "store_path": "store",
-    "TilingConfig": "config",
-}
+_EXPORTS = by_module(__name__, {
+    "reader": "open_slide SlideReader mpp_for_magnification", "tissue": "tissue_mask TissueMask",
+    "levels": "tile_geometry TileGeometry", "grid": "tile_grid read_tile tissue_fractions",
+    "pipeline": "tile_slides tile_slide", "store": "open_store TileStore read_index store_path",
+    "config": "TilingConfig",
+})
 
 __all__ = sorted(_EXPORTS)
 
 
-__getattr__ = lazy_exports(__name__, {name: f"mmdlm.slides.{module}" for name, module in _EXPORTS.items()})
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -2,9 +2,8 @@
 mmdlm.tasks.registry. Config keeps task names as strings; `get_task` resolves them once. Torch is imported
 only inside the methods that need it, so configs and `mmdlm --help` stay light."""
 
-from mmdlm.lazy import lazy_exports
+from mmdlm.lazy import by_module, lazy_exports
 
-_EXPORTS = {name: "mmdlm.tasks.registry" for name in ("get_task", "task_names", "check_task_name")}
-_EXPORTS.update({name: "mmdlm.tasks.base" for name in ("Task", "RiskTask")})
+_EXPORTS = by_module(__name__, {"registry": "get_task task_names check_task_name", "base": "Task RiskTask"})
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,29 @@
+"""The model-family registry covers every `model.family` the config accepts, and names its fold models."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+
+from mmdlm.errors import MmdlmError
+from mmdlm.model.config import ModelConfig
+from mmdlm.pipeline.families import get_family
+
+
+def test_every_configurable_family_is_registered() -> None:
+    names = get_args(ModelConfig.model_fields["family"].annotation)
+    assert set(names) == {"end_to_end", "mil"}
+    assert {n: get_family(n).model_file for n in names} == {"end_to_end": "model.ckpt", "mil": "mil_model.pt"}
+    assert get_family("end_to_end").trainer() is None  # the runner's default trainer
+    from mmdlm.mil.staged import train_fold
+
+    assert get_family("mil").trainer() is train_fold
+
+
+def test_unknown_family_and_missing_feature_stores_are_one_line_errors(tmp_path) -> None:
+    with pytest.raises(MmdlmError, match="unknown model family 'x'"):
+        get_family("x")
+    with pytest.raises(MmdlmError, match="give --features") as exc:
+        get_family("mil").load_records(None, tmp_path, None, None, None)
+    assert exc.value.field == "model.family"
