@@ -13,6 +13,7 @@ import yaml
 from mmdlm.config import load_config
 from mmdlm.errors import MmdlmError
 from mmdlm.features.store import MagnificationFeatures, write_slide_store
+from mmdlm.mil.config import MilConfig
 from mmdlm.mil.toy import planted_bags
 from mmdlm.pipeline.evaluate import cross_validate
 
@@ -169,3 +170,24 @@ def test_mil_fold_models_score_an_external_cohort_matched_by_gene_name(tmp_path:
     with pytest.raises(MmdlmError, match="another encoder") as exc:
         evaluate_cohort(cfg, run, other, None, None, "other", features=other_feats)
     assert exc.value.file.endswith("mil_model.pt") and exc.value.patient
+
+
+def test_the_manifest_is_loaded_once_per_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cross_validate validates the manifest once and hands the loaded Manifest to every reader."""
+    import mmdlm.cohort.manifest as manifest_mod
+    import mmdlm.pipeline.evaluate as evaluate_mod
+
+    cohort, feats = _cohort_with_stores(tmp_path, n=30)
+    calls: list[str] = []
+    real = manifest_mod.load_manifest
+
+    def counting(path, **kw):
+        calls.append(str(path))
+        return real(path, **kw)
+
+    monkeypatch.setattr(manifest_mod, "load_manifest", counting)
+    monkeypatch.setattr(evaluate_mod, "load_manifest", counting)
+    cfg = _mil_config(tmp_path, ["histo_10x"]).model_copy(
+        update={"mil": MilConfig(epochs_unimodal=1, epochs_multimodal=1, max_instances=8)})
+    cross_validate(cfg, cohort, None, None, tmp_path / "run", features=feats)
+    assert calls == [str(cohort)]

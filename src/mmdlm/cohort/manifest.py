@@ -370,3 +370,8 @@ def _load_features(root: Path) -> tuple[list[str] | None, dict]:
     if len(set(feats)) != len(feats):
         raise MmdlmError("a feature is listed twice", file=path, field="features")
     return feats, info
+
+
+def as_manifest(cohort: str | Path | Manifest) -> Manifest:
+    """A manifest already loaded (passed along by the caller that loaded it), or loaded from its folder."""
+    return cohort if isinstance(cohort, Manifest) else load_manifest(cohort)

@@ -6,6 +6,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,9 @@ import pandas as pd
 from mmdlm.data.sources import ArraySource, ImageSource, TileStoreSource, png_images
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY, magnification_modality
+
+if TYPE_CHECKING:
+    from mmdlm.cohort.manifest import Manifest
 
 log = logging.getLogger("mmdlm.data")
 
@@ -130,7 +134,7 @@ def _radiology_sources(rad_dir: Path | None, ids: set[str]) -> dict[str, ImageSo
 
 
 def load_records(
-    cohort_dir: str | Path, tiles_dir: str | Path | None, rad_dir: str | Path | None, cfg
+    cohort_dir: str | Path | Manifest, tiles_dir: str | Path | None, rad_dir: str | Path | None, cfg
 ) -> list[PatientRecord]:
     """Records of the manifest's patients with a known outcome and at least one modality (others skipped,
     warned).
@@ -145,9 +149,9 @@ def load_records_with_summary(
     cohort_dir, tiles_dir, rad_dir, cfg
 ) -> tuple[list[PatientRecord], RecordSummary]:
     """load_records plus the counts of what was kept and skipped."""
-    from mmdlm.cohort.manifest import load_manifest
+    from mmdlm.cohort.manifest import as_manifest
 
-    manifest = load_manifest(cohort_dir)
+    manifest = as_manifest(cohort_dir)  # a loaded Manifest is used as it is
     patients = manifest.patients
     ids = set(patients["patient_id"].astype(str))
     tiles = _tile_sources(Path(tiles_dir) if tiles_dir else None, ids, cfg.data.preload_max_mb)
@@ -165,7 +169,7 @@ def load_records_with_summary(
             continue
         if float(row.time) < 0:
             raise MmdlmError(
-                "negative survival time", file=Path(cohort_dir) / "patients.csv", patient=pid, field="time"
+                "negative survival time", file=manifest.root / "patients.csv", patient=pid, field="time"
             )
         images = dict(tiles.get(pid, {}))
         if pid in rad:
@@ -190,7 +194,7 @@ def load_records_with_summary(
     if no_modality:
         log.warning("%d patient(s) without any modality (tiles, radiology or genomics) skipped", no_modality)
     if not records:
-        raise MmdlmError("no patient has an outcome and at least one modality", file=cohort_dir)
+        raise MmdlmError("no patient has an outcome and at least one modality", file=manifest.root)
     per_modality = {m: int(sum(r.mask[i] for r in records)) for i, m in enumerate(MODALITIES)}
     summary = RecordSummary(
         len(records), no_outcome, no_modality, per_modality, len(features), tuple(features), tuple(skipped)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mmdlm.cohort.clinical import parse_stage
 from mmdlm.errors import MmdlmError
+
+if TYPE_CHECKING:
+    from mmdlm.cohort.manifest import Manifest
 
 _MISSING = {"", "x", "nx", "mx", "tx", "gx", "na", "nan", "n/a", "#n/a", "unknown", "not available",
             "[not available]", "[unknown]", "[discrepancy]", "not_applicable", "none", "null"}
@@ -52,14 +56,14 @@ def parse_factor(value: object, factor: str) -> float | None:
     raise ValueError(f"cannot read {value!r} as {factor}")
 
 
-def load_patients(cohort: Path, endpoint: str | None = None) -> pd.DataFrame:
-    """patients.csv of a manifest folder (validated by mmdlm.cohort.manifest.load_manifest), float time and
-    event (NaN = unknown); the cohort's endpoint must be `endpoint` when given."""
-    from mmdlm.cohort.manifest import PATIENTS_FILE, load_manifest
+def load_patients(cohort: Path | Manifest, endpoint: str | None = None) -> pd.DataFrame:
+    """patients.csv of a manifest (a loaded Manifest or its folder, validated by load_manifest), float time
+    and event (NaN = unknown); the cohort's endpoint must be `endpoint` when given."""
+    from mmdlm.cohort.manifest import PATIENTS_FILE, as_manifest
 
-    manifest = load_manifest(cohort)
+    manifest = as_manifest(cohort)
     df = manifest.patients.copy()
-    path = Path(cohort) / PATIENTS_FILE
+    path = manifest.root / PATIENTS_FILE
     for col in ("time", "event", "label_5y"):
         if col in df.columns:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)

@@ -161,9 +161,7 @@ def explain_run(
             "no predictions.csv in %s: attention summary and patient ranking skipped", sources.run_dir
         )
     manifest = load_manifest(sources.cohort_dir)
-    records = {
-        r.patient_id: r for r in load_records(sources.cohort_dir, sources.tiles_dir, sources.rad_dir, cfg)
-    }
+    records = {r.patient_id: r for r in load_records(manifest, sources.tiles_dir, sources.rad_dir, cfg)}
     unknown = [p for p in patients or [] if p not in records]
     if unknown:
         raise MmdlmError(

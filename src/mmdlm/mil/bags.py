@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ from mmdlm.errors import MmdlmError
 from mmdlm.features.store import read_attrs, read_magnification, read_radiology
 from mmdlm.mil.model import Bags
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY, magnification_modality
+
+if TYPE_CHECKING:
+    from mmdlm.cohort.manifest import Manifest
 
 log = logging.getLogger("mmdlm.mil")
 
@@ -113,13 +117,13 @@ def _radiology_bags(feats_dir: Path, ids: set[str], keys: set[str]) -> dict[str,
     return out
 
 
-def load_bags(cohort_dir: str | Path, feats_dir: str | Path) -> list[BagRecord]:
+def load_bags(cohort_dir: str | Path | Manifest, feats_dir: str | Path) -> list[BagRecord]:
     """Records of the manifest's patients with a known outcome and at least one modality (bags from FEATS,
     genomics from the manifest); all stores must come from one encoder."""
-    from mmdlm.cohort.manifest import load_manifest
+    from mmdlm.cohort.manifest import as_manifest
 
     feats_dir = Path(feats_dir)
-    manifest = load_manifest(cohort_dir)
+    manifest = as_manifest(cohort_dir)  # a loaded Manifest is used as it is
     ids = set(manifest.patients["patient_id"].astype(str))
     keys: set[str] = set()
     slides, rad = _slide_bags(feats_dir, ids, keys), _radiology_bags(feats_dir, ids, keys)

@@ -168,8 +168,9 @@ def explain_mil_run(
         pred = pred[(pred["task"] == "cox") & (pred["configuration"] == conf)].sort_values("risk")
         k = cfg.explain.gallery_size
         patients = list(pred["patient_id"].head(k)) + list(pred["patient_id"].tail(k))
-    records = {r.patient_id: r for r in load_bags(cohort, features)}
-    slides = load_manifest(cohort).slides
+    manifest = load_manifest(cohort)
+    records = {r.patient_id: r for r in load_bags(manifest, features)}
+    slides = manifest.slides
     paths = dict(zip(slides["slide_id"], slides["path"], strict=True))
     files = {}
     for pid in dict.fromkeys(patients):

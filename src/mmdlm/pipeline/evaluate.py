@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mmdlm.atomic import atomic_path, write_json_atomic
+from mmdlm.cohort.manifest import load_manifest
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
@@ -48,9 +49,10 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
     tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
     for task in tasks:  # before any slow loading
         check_configurations(configurations, cfg.cv.configurations_for(task))
-    patients = load_patients(cohort)
+    manifest = load_manifest(cohort)  # loaded and validated once, passed to every reader below
+    patients = load_patients(manifest)
     family = get_family(cfg.model.family)
-    records, skipped_ids = family.load_records(cfg, cohort, tiles, radiology, features)
+    records, skipped_ids = family.load_records(cfg, manifest, tiles, radiology, features)
     train_fold = train_fold or family.trainer()
     run_dir = Path(run_dir)
     created = not run_dir.exists()
@@ -96,9 +98,10 @@ def evaluate_cohort(cfg, run_dir: Path, cohort: Path, tiles: Path | None, radiol
                     features: Path | None = None) -> dict:
     """`mmdlm evaluate`: the run's fold models (of its model.family) on an external cohort
     (RUN/external/<name>/metrics.json); the MIL family reads the cohort's feature stores in `features`."""
-    patients = load_patients(cohort)
+    manifest = load_manifest(cohort)
+    patients = load_patients(manifest)
     family = get_family(cfg.model.family)
-    records, _ = family.load_records(cfg, cohort, tiles, radiology, features)
+    records, _ = family.load_records(cfg, manifest, tiles, radiology, features)
     with _locked(Path(run_dir), lock):
         return evaluate_external(cfg, run_dir, records, name, configurations,
                                  predict=predict or family.predictor(), clinical=patients,
