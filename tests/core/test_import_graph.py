@@ -21,6 +21,8 @@ FLOORS: dict[str, int] = {
     "sections": 1,
     # the prediction tasks (torch-free at import): the cv section checks task names against their registry
     "tasks": 1,
+    # the results schemas (metrics.json, report.json) evaluate writes and report reads
+    "results": 1,
     # 2 leaf packages: run infrastructure, tables, synthetic data
     "executor": 2, "cohort": 2, "synth": 2,
     # 3 per-modality readers and stores

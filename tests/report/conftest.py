@@ -96,6 +96,7 @@ def sample_report_data(title: str = "example") -> dict:
         "fivey_table": [dict(r, metric="roc_auc") for r in table],
         "fivey_reference": "histo_radiology",
         "cox_error": None,
+        "task_sections": [],
         "clinical_cox_error": None,
         "clinical_cox": {
             "n": 118,

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from mmdlm.atomic import atomic_path, write_json_atomic, write_text_atomic
+from mmdlm.atomic import atomic_path, write_text_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.folds import check_folds, ensure_folds
 from mmdlm.evaluate.summary import ATT_COLUMNS, merge_metrics, task_metrics, truth_table
 from mmdlm.modalities import CONFIGURATIONS
+from mmdlm.results.files import read_metrics, write_metrics
 from mmdlm.runlayout import RunLayout
 from mmdlm.tasks.registry import check_task_name, get_task
 
@@ -97,13 +97,15 @@ def _population(records: Sequence, task: str) -> tuple[pd.DataFrame, list[int]]:
 
 
 def preflight(cfg, records: Sequence, run_dir: Path, task: str, configurations: Sequence[str] | None) -> None:
-    """Every check `run_cv` makes before training (task, configurations, folds against RUN/folds.json),
-    writing nothing: a rerun that would be refused is refused before RUN changes."""
+    """Every check `run_cv` makes before training (task, configurations, folds against RUN/folds.json, an
+    existing RUN/metrics.json against its schema), writing nothing: a rerun that would be refused is refused
+    before RUN changes."""
     task = check_task(task)
     check_configurations(configurations, cfg.cv.configurations_for(task))
     truth, strata = _population(records, task)
     check_folds(RunLayout(run_dir).folds_json, task, truth["patient_id"].tolist(), strata,
                 cfg.cv.n_folds(task), cfg.seed)
+    read_metrics(RunLayout(run_dir).metrics_json)  # the other tasks' entries are kept: they must validate
 
 
 @dataclass(frozen=True)
@@ -227,8 +229,7 @@ def _finish_task(cfg, plan: _TaskPlan, run_dir: Path,
     metrics = task_metrics(task, predictions, plan.truth, cfg.cv, cfg.seed, clinical)
     write_predictions(RunLayout(run_dir).predictions_csv, task, predictions)
     path = RunLayout(run_dir).metrics_json
-    existing = json.loads(path.read_text()) if path.is_file() else None
-    write_json_atomic(path, _json_safe(merge_metrics(existing, task, metrics)))
+    write_metrics(path, merge_metrics(read_metrics(path), task, metrics))
     return predictions, metrics
 
 
@@ -240,6 +241,7 @@ def run_cv_tasks(cfg, records: Sequence, run_dir: Path, tasks: Sequence[str],
     train_fold = train_fold or _default_train_fold()
     run_dir = Path(run_dir)
     plans = [_plan_task(cfg, records, run_dir, t, configurations) for t in tasks]
+    read_metrics(RunLayout(run_dir).metrics_json)  # entries it keeps must validate: refused before training
     _train_folds(cfg, plans, train_fold)
     return {plan.task: _finish_task(cfg, plan, run_dir, clinical) for plan in plans}
 
@@ -284,16 +286,3 @@ def write_predictions(path: Path, task: str, predictions: pd.DataFrame) -> None:
     out = pd.concat(frames, ignore_index=True).reindex(columns=list(PREDICTION_COLUMNS))
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=False)
-
-
-def _json_safe(obj):
-    """NaN/inf -> None so metrics.json is strict JSON."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

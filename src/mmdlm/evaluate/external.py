@@ -4,16 +4,15 @@ models' mean and max (optimistic: the best of K on the test set) are kept beside
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from mmdlm.atomic import atomic_path, write_json_atomic
+from mmdlm.atomic import atomic_path
 from mmdlm.errors import MmdlmError
-from mmdlm.evaluate.cv import _eligible, _json_safe, check_configurations
+from mmdlm.evaluate.cv import _eligible, check_configurations
 from mmdlm.evaluate.folds import read_folds
 from mmdlm.evaluate.summary import (
     _aggregate,
@@ -22,6 +21,8 @@ from mmdlm.evaluate.summary import (
     truth_table,
 )
 from mmdlm.names import id_path
+from mmdlm.results.files import read_metrics, write_result
+from mmdlm.results.metrics import ExternalMetrics
 from mmdlm.runlayout import RunLayout
 from mmdlm.tasks.registry import get_task
 
@@ -79,8 +80,8 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
     if not folds:
         raise MmdlmError("no cross-validation in this run (folds.json missing): run `mmdlm cv` first",
                          file=run_dir)
-    cv_metrics_path = RunLayout(run_dir).metrics_json
-    cv_metrics = json.loads(cv_metrics_path.read_text()).get("tasks", {}) if cv_metrics_path.is_file() else {}
+    cv_run = read_metrics(RunLayout(run_dir).metrics_json)
+    cv_metrics = cv_run.tasks if cv_run is not None else {}
     truth_all = truth_table(records)
     by_id = {str(r.patient_id): r for r in records}
     shared = shared_patients(run_dir, folds, list(by_id))
@@ -121,14 +122,15 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
                     fold_values[m].append(vals.get(m))
                 rows.append(p.assign(task=task, configuration=conf))
             models = {m: _aggregate(v, None) for m, v in fold_values.items()}
-            cv_conf = cv_metrics.get(task, {}).get("configurations", {}).get(conf, {})
+            cv_task = cv_metrics.get(task)
+            cv_conf = cv_task.configurations.get(conf) if cv_task is not None else None
             vs_cv = {}
             for m, agg in models.items():
-                cv_vals = [v for v in (cv_conf.get(m) or {}).get("folds", []) if v is not None]
+                cv_s = cv_conf.metric(m) if cv_conf is not None else None
+                cv_vals = [v for v in cv_s.folds if v is not None] if cv_s is not None else []
                 ext_vals = [v for v in agg["folds"] if v is not None]
-                cv_s = cv_conf.get(m) or {}
                 ens_m = ensemble.get(m) or {}
-                vs_cv[m] = {"cv_mean": cv_s.get("mean"), "cv_max": cv_s.get("max"),
+                vs_cv[m] = {"cv_mean": cv_s.mean if cv_s else None, "cv_max": cv_s.max if cv_s else None,
                             "ensemble": (ens_m.get("folds") or [None])[0],
                             "ensemble_ci": ens_m.get("ci"),
                             "external_mean": agg["mean"],
@@ -144,5 +146,5 @@ def evaluate_external(cfg, run_dir: Path, records: Sequence, name: str,
     if rows:
         with atomic_path(RunLayout(dest).predictions_csv) as tmp:
             pd.concat(rows, ignore_index=True).to_csv(tmp, index=False)
-    write_json_atomic(RunLayout(dest).metrics_json, _json_safe(out))
+    write_result(ExternalMetrics, RunLayout(dest).metrics_json, out)
     return out

@@ -17,6 +17,7 @@ from mmdlm.evaluate.cox import multivariable_cox
 from mmdlm.evaluate.km import km_groups
 from mmdlm.evaluate.paired import compare_paired
 from mmdlm.modalities import MODALITIES, most_fused
+from mmdlm.results.metrics import MetricsFile
 from mmdlm.stats.bootstrap import bootstrap_fold_mean
 from mmdlm.stats.metrics import breslow_survival, brier_grid, integrated_brier
 from mmdlm.tasks.base import Task
@@ -225,9 +226,9 @@ def truth_table(records) -> pd.DataFrame:
     return df
 
 
-def merge_metrics(existing: Mapping | None, task: str, entry: dict) -> dict:
+def merge_metrics(existing: MetricsFile | Mapping | None, task: str, entry: dict) -> dict:
     """metrics.json with `task`'s entry replaced, other tasks and sections kept."""
-    out = dict(existing or {})
+    out = existing.dump() if isinstance(existing, MetricsFile) else dict(existing or {})
     out.setdefault("tasks", {})
     out["tasks"] = {**out["tasks"], task: entry}
     return out

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from mmdlm.atomic import atomic_path, write_json_atomic
+from mmdlm.atomic import atomic_path
 from mmdlm.cohort.manifest import load_manifest
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
-from mmdlm.evaluate.cv import _json_safe, check_configurations, check_task, preflight, run_cv_tasks
+from mmdlm.evaluate.cv import check_configurations, check_task, preflight, run_cv_tasks
 from mmdlm.evaluate.external import evaluate_external
 from mmdlm.pipeline.families import get_family
+from mmdlm.results.files import read_metrics, write_metrics
+from mmdlm.runlayout import RunLayout
 
 log = logging.getLogger("mmdlm.evaluate")
 
@@ -73,12 +74,13 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
             snapshot_manifest(cohort, run_dir)
             run_cv_tasks(cfg, records, run_dir, tasks, configurations, train_fold=train_fold,
                          clinical=patients)
-            metrics = json.loads((run_dir / "metrics.json").read_text())
+            path = RunLayout(run_dir).metrics_json
+            metrics = read_metrics(path).dump()
             try:
                 metrics["baselines"] = clinical_baselines(patients, cfg.cv)
             except MmdlmError as exc:
                 metrics["baselines"] = {"error": exc.one_line()}
-            write_json_atomic(run_dir / "metrics.json", _json_safe(metrics))
+            write_metrics(path, metrics)
         finally:
             if handler is not None:
                 logging.getLogger("mmdlm").removeHandler(handler)

@@ -2,7 +2,9 @@
 
 Nothing is computed here that a stage did not already compute: every figure comes from RUN/metrics.json
 (`mmdlm cv`), RUN/external/*/metrics.json (`mmdlm evaluate`), RUN/explain/summary.json (`mmdlm explain`),
-the manifest snapshot and the stores' indexes (counts only). The shape is docs/formats/report.md.
+the manifest snapshot and the stores' indexes (counts only). The metrics files are read through their
+schemas (mmdlm.results.metrics) as typed fields; each task's part comes from mmdlm.report.sections. The shape
+is docs/formats/report.md, validated as mmdlm.results.report.ReportData.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ import pandas as pd
 
 from mmdlm.atomic import write_json_atomic, write_text_atomic
 from mmdlm.errors import MmdlmError
-from mmdlm.modalities import CONFIGURATIONS, IMAGE_MODALITIES, MODALITIES, magnification_modality, most_fused
+from mmdlm.modalities import IMAGE_MODALITIES, MODALITIES, magnification_modality
+from mmdlm.report.sections import add_tasks, cox_block, cox_error
+from mmdlm.results.base import json_safe, validate
+from mmdlm.results.files import read_external_metrics, read_metrics
+from mmdlm.results.metrics import Baselines, BaselinesError
+from mmdlm.results.report import ReportData
 from mmdlm.runlayout import RunLayout
 
 HASHED_FILES = (
@@ -103,91 +110,6 @@ def _coverage(run_dir: Path, manifest, ids: set[str]) -> dict[str, int]:
     return {m: out.get(m, 0) for m in MODALITIES}
 
 
-#: the same-patient comparison fields copied from metrics.json's table rows
-_VS_KEYS = ("n_patients_compared", "n_folds_compared", "difference", "corrected_t_p", "bootstrap_difference",
-            "bootstrap_low", "bootstrap_high", "bootstrap_p", "note")
-
-
-def _table_rows(task: dict) -> list[dict]:
-    """The paper-shaped table of one task (every configuration vs the pre-specified reference, same
-    patients); per-fold values None = undefined on that fold (left out of the mean, n_defined counts)."""
-    return [
-        {
-            "configuration": r["configuration"],
-            "metric": r["metric"],
-            "folds": r["folds"],
-            "n_defined": r.get("n_defined", sum(v is not None for v in r["folds"])),
-            "n_folds": r.get("n_folds", len(r["folds"])),
-            "mean": r["mean"],
-            "max": r["max"],
-            "ci_low": r["ci_low"],
-            "ci_high": r["ci_high"],
-            "p_ttest": r.get("ttest_p"),
-            "p_wilcoxon": r.get("wilcoxon_p"),
-            "vs": r.get("vs"),
-            **{k: r.get(k) for k in _VS_KEYS},
-        }
-        for r in task["table"]
-    ]
-
-
-def _clinical_rows(task: dict) -> list[dict]:
-    """Each clinical factor beside the reference model on the same folds and patients, with the tests."""
-    keep = ("factor", "model", "model_mean", "factor_mean", "model_folds", "factor_folds", "ttest_p",
-            "wilcoxon_p", "error", *_VS_KEYS)
-    return [{k: r.get(k) for k in keep} for r in task.get("clinical_table") or []]
-
-
-def _survival_rows(task: dict) -> list[dict]:
-    """Per configuration: Harrell's and Uno's C, time-dependent AUCs and the integrated Brier score (means
-    over the folds where each is defined, with that count)."""
-    rows = []
-    for conf, c in task["configurations"].items():
-        row: dict = {"configuration": conf, "metrics": {}}
-        for name, m in c.items():
-            if name in ("c_index", "c_index_uno", "ibs") or name.startswith("auc_"):
-                if isinstance(m, dict) and "mean" in m:
-                    row["metrics"][name] = {"mean": m["mean"], "n_defined": m.get("n_defined"),
-                                            "n_folds": m.get("n_folds", len(m.get("folds", [])))}
-        rows.append(row)
-    return rows
-
-
-def _metric_block(conf: dict, name: str) -> dict:
-    m = conf.get(name) or {}
-    ci = m.get("ci") or {}
-    return {
-        "mean": m.get("mean"),
-        "max": m.get("max"),
-        "ci_low": ci.get("low"),
-        "ci_high": ci.get("high"),
-        "pooled": (conf.get("pooled") or {}).get(name),
-    }
-
-
-def _cox_block(cox: dict | None) -> dict | None:
-    if not cox or "error" in cox:
-        return None
-    ph = [c.get("ph_p") for c in cox["covariates"] if c.get("ph_p") is not None]
-    return {
-        "n": cox["n"],
-        "events": cox["events"],
-        "dropped_incomplete": cox.get("dropped_incomplete"),
-        "unknown": cox.get("unknown"),
-        "unknown_handling": cox.get("unknown_handling"),
-        "ph_test_min_p": min(ph) if ph else None,
-        "covariates": [
-            {k: c[k] for k in ("name", "hr", "ci_low", "ci_high", "p")} for c in cox["covariates"]
-        ],
-    }
-
-
-def _km(block: dict | None, title: str) -> dict | None:
-    if not block or not block.get("groups"):
-        return None
-    return {**block, "name": title}
-
-
 def _primary(task: str) -> str | None:
     """The metric a registered task is judged by (None for a name mmdlm.tasks does not know)."""
     from mmdlm.tasks.registry import get_task, task_names
@@ -199,43 +121,48 @@ def _external(run_dir: Path) -> list[dict]:
     """Every RUN/external/<name>/metrics.json as table rows: the fold-model ensemble with its patient
     bootstrap interval (the headline), the fold models' mean and max (optimistic), the CV mean."""
     rows = []
-    for path in sorted(RunLayout(run_dir).external_dir.glob(f"*/{RunLayout(run_dir).metrics_json.name}")):
-        ext = _read_json(path) or {}
-        for task, t in ext.get("tasks", {}).items():
-            for conf, c in t.get("configurations", {}).items():
-                for metric, v in c.get("vs_cv", {}).items():
-                    if metric != t.get("primary_metric", _primary(task)) or v.get("external_mean") is None:
+    layout = RunLayout(run_dir)
+    for path in sorted(layout.external_dir.glob(f"*/{layout.metrics_json.name}")):
+        ext = read_external_metrics(path)
+        for task, t in ext.tasks.items():
+            for conf, c in t.configurations.items():
+                for metric, v in c.vs_cv.items():
+                    if metric != _primary(task) or v.external_mean is None:
                         continue
-                    ci = v.get("ensemble_ci") or {}
+                    ci = v.ensemble_ci
                     rows.append(
                         {
-                            "cohort": ext.get("name", path.parent.name),
+                            "cohort": ext.name,
                             "task": task,
                             "configuration": conf,
                             "metric": metric,
-                            "n": c.get("n_patients"),
-                            "ensemble": v.get("ensemble"),
-                            "ensemble_low": ci.get("low"),
-                            "ensemble_high": ci.get("high"),
-                            "external_mean": v["external_mean"],
-                            "external_max": v["external_max"],
-                            "cv_mean": v.get("cv_mean"),
-                            "p_mannwhitney": v.get("mannwhitney_p"),
-                            "shared_with_training": len(ext.get("shared_with_training") or []),
-                            "note": ext.get("cv_difference_note"),
+                            "n": c.n_patients,
+                            "ensemble": v.ensemble,
+                            "ensemble_low": ci.low if ci else None,
+                            "ensemble_high": ci.high if ci else None,
+                            "external_mean": v.external_mean,
+                            "external_max": v.external_max,
+                            "cv_mean": v.cv_mean,
+                            "p_mannwhitney": v.mannwhitney_p,
+                            "shared_with_training": len(ext.shared_with_training),
+                            "note": ext.cv_difference_note,
                         }
                     )
     return rows
 
 
 def _images(run_dir: Path) -> dict[str, str]:
-    """Gallery and markup files (relative to RUN) of the first explained task (cox first)."""
+    """Gallery and markup files (relative to RUN) of the first explained task in registry order (cox
+    first; tasks mmdlm.tasks does not know last)."""
+    from mmdlm.tasks.registry import task_names
+
     summary = _read_json(run_dir / "explain" / "summary.json")
     if not summary:
         return {}
     tasks = summary.get("tasks", {})
+    order = task_names()
     out: dict[str, str] = {}
-    for task in sorted(tasks, key=lambda t: t != "cox"):
+    for task in sorted(tasks, key=lambda t: order.index(t) if t in order else len(order)):
         entry = tasks[task]
         gallery = entry.get("gallery", {}).get("file")
         if gallery and "gallery" not in out:
@@ -255,28 +182,25 @@ def _images(run_dir: Path) -> dict[str, str]:
     return out
 
 
-def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
-    """The report data of a run directory (docs/formats/report.md); clear errors when a stage is missing."""
+def assemble(run_dir: str | Path, title: str | None = None) -> ReportData:
+    """The report data of a run directory (docs/formats/report.md); clear errors when a stage is missing or
+    a results file does not match its schema."""
     from mmdlm.report.provenance import data_hashes, software_versions
 
     run_dir = Path(run_dir)
     layout = RunLayout(run_dir)
-    metrics = _read_json(layout.metrics_json)
+    metrics = read_metrics(layout.metrics_json)
     if metrics is None:
         raise MmdlmError("no metrics.json: run `mmdlm cv` (or `mmdlm demo`) first", file=run_dir)
     if not (run_dir / "manifest").is_dir():
         raise MmdlmError("no manifest snapshot in the run", file=run_dir / "manifest")
-    tasks = metrics.get("tasks", {})
     cfg_path = layout.config_yaml
     config_text = cfg_path.read_text() if cfg_path.is_file() else ""
     d: dict[str, Any] = {
         "title": title or run_dir.resolve().name,
         "generated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "cohort": cohort_summary(run_dir),
-        "cv": {
-            "folds_cox": tasks.get("cox", {}).get("n_folds"),
-            "folds_5yss": tasks.get("5yss", {}).get("n_folds"),
-        },
+        "cv": {},
         "reference_configuration": None,
         "cindex_table": [],
         "clinical_cindex": [],
@@ -292,49 +216,13 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
         "images": _images(run_dir),
         "headline": {},
         "cox_error": None,
+        "task_sections": [],
     }
-    if "cox" in tasks:
-        cox = tasks["cox"]
-        d["reference_configuration"] = cox.get("reference")
-        d["reference_source"] = (cox.get("vs_reference") or {}).get("reference_source")
-        d["cindex_table"] = _table_rows(cox)
-        d["clinical_vs_model"] = _clinical_rows(cox)
-        d["survival_metrics"] = _survival_rows(cox)
-        fused = most_fused(cox["configurations"])
-        conf = cox["configurations"][fused]
-        d["km"].append(_km(conf.get("km"), f"Cox risk of {fused}, split at each fold's median"))
-        d["cox"] = _cox_block(conf.get("cox"))
-        d["cox_error"] = (conf.get("cox") or {}).get("error")
-        if d["cox"]:
-            d["cox"]["configuration"] = fused
-        if conf.get("attention"):
-            d["attention"] = {"configuration": fused, **conf["attention"]}
-        d["headline"] = _headline(cox)
-    if "5yss" in tasks:
-        five = tasks["5yss"]
-        fused = most_fused(five["configurations"])
-        conf = five["configurations"][fused]
-        d["fivey"] = {
-            "configuration": fused,
-            "roc_curve": conf["roc_curve"],
-            "pr_curve": conf["pr_curve"],
-            "calibration": conf.get("calibration"),
-            **{m: _metric_block(conf, m) for m in ("accuracy", "roc_auc", "pr_auc", "brier_5y")},
-        }
-        d["fivey_table"] = _table_rows(five)
-        d["fivey_reference"] = five.get("reference")
-        d["km"].append(_km(conf.get("km"), f"5YSS predicted class of {fused}"))
-    d["km"] = [k for k in d["km"] if k]
+    add_tasks(d, metrics)
     rows = [*d["cindex_table"], *d["fivey_table"], *d["clinical_vs_model"]]
     d["comparison_notes"] = sorted({r["note"] for r in rows if r.get("note")})
     d["external_notes"] = sorted({r["note"] for r in d["external"] if r.get("note")})
-    baselines = metrics.get("baselines") or {}
-    d["clinical_cindex"] = [
-        {"factor": name, "cindex": f.get("c_index"), "n": f.get("n")}
-        for name, f in (baselines.get("factors") or {}).items()
-    ]
-    d["clinical_cox"] = _cox_block(baselines.get("cox"))
-    d["clinical_cox_error"] = (baselines.get("cox") or {}).get("error") or baselines.get("error")
+    d.update(_baselines(metrics.baselines))
     timings = _read_json(layout.pipeline_json) or {}
     raw = _config_dict(config_text)
     train, data, model = raw.get("train", {}), raw.get("data", {}), raw.get("model", {})
@@ -363,7 +251,20 @@ def assemble(run_dir: str | Path, title: str | None = None) -> dict[str, Any]:
         "config": config_text,
         "timings": timings.get("stages_seconds", {}),
     }
-    return d
+    return validate(ReportData, json_safe(d), layout.report_json)
+
+
+def _baselines(baselines: Baselines | BaselinesError | None) -> dict[str, Any]:
+    """The cohort's clinical factors (C-index on the whole cohort) and clinical Cox model, or why not."""
+    if not isinstance(baselines, Baselines):
+        error = baselines.error if isinstance(baselines, BaselinesError) else None
+        return {"clinical_cindex": [], "clinical_cox": None, "clinical_cox_error": error}
+    return {
+        "clinical_cindex": [{"factor": name, "cindex": f.c_index, "n": f.n}
+                            for name, f in baselines.factors.items()],
+        "clinical_cox": cox_block(baselines.cox),
+        "clinical_cox_error": cox_error(baselines.cox),
+    }
 
 
 def _config_dict(config_text: str) -> dict:
@@ -373,27 +274,12 @@ def _config_dict(config_text: str) -> dict:
     return raw if isinstance(raw, dict) else {}
 
 
-def _headline(cox: dict) -> dict:
-    """Mean C-index of the fused model next to the best unimodal, and the pre-specified reference."""
-    confs = cox["configurations"]
-    means = {c: (v.get("c_index") or {}).get("mean") for c, v in confs.items()}
-    unimodal = {c: m for c, m in means.items() if len(CONFIGURATIONS[c]) == 1 and m is not None}
-    fused = most_fused(confs)
-    best_uni = max(unimodal, key=unimodal.get) if unimodal else None
-    return {
-        "fused": fused,
-        "fused_c_index": means.get(fused),
-        "best_unimodal": best_uni,
-        "best_unimodal_c_index": unimodal.get(best_uni) if best_uni else None,
-        "reference": cox.get("reference"),
-    }
-
-
 def write_report(run_dir: str | Path, title: str | None = None) -> Path:
     """Write RUN/report.json and RUN/report.html (atomically); returns the HTML path."""
     from mmdlm.report.html import render_html
 
     run_dir = Path(run_dir)
-    d = assemble(run_dir, title)
+    report = assemble(run_dir, title)
+    d = report.dump()
     write_json_atomic(RunLayout(run_dir).report_json, d)
     return write_text_atomic(run_dir / "report.html", render_html(d, run_dir))

@@ -8,6 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mmdlm.results.files import read_metrics
+from mmdlm.results.metrics import ConfigurationEntry
+from mmdlm.runlayout import RunLayout
+
+#: the metric the truth's C-index is comparable with: shown beside the tasks judged by Harrell's C
+TRUTH_METRIC = "c_index"
+
 #: truth.csv risk component each modality shows (the synthetic cohort's generator, docs/formats/synth.md)
 COMPONENT = {
     "tile_10x": "fine_histology",
@@ -33,10 +40,11 @@ def truth_cindex(truth_csv: Path, modalities: tuple[str, ...]) -> float | None:
     return float(concordance_index(truth["dss_months"], -score, truth["dss_event"]))
 
 
-def _block(conf: dict | None, metric: str) -> dict[str, Any]:
-    entry = (conf or {}).get(metric) or {}
-    ci = entry.get("ci") or {}
-    return {"mean": entry.get("mean"), "low": ci.get("low"), "high": ci.get("high")}
+def _block(conf: ConfigurationEntry | None, metric: str) -> dict[str, Any]:
+    m = conf.metric(metric) if conf is not None else None
+    if m is None:
+        return {"mean": None, "low": None, "high": None}
+    return {"mean": m.mean, "low": m.ci.low, "high": m.ci.high}
 
 
 def families(run_dir: Path) -> dict[str, Any] | None:
@@ -45,25 +53,25 @@ def families(run_dir: Path) -> dict[str, Any] | None:
     from mmdlm.modalities import CONFIGURATIONS
 
     run_dir = Path(run_dir)
-    mil = _read(run_dir / "mil" / "metrics.json")
-    e2e = _read(run_dir / "metrics.json")
+    mil = read_metrics(RunLayout(run_dir / "mil").metrics_json)
+    e2e = read_metrics(RunLayout(run_dir).metrics_json)
     if mil is None or e2e is None:
         return None
     family = _read(run_dir / "mil" / "family.json") or {}
     truth_csv = run_dir / "synth" / "truth.csv"
     rows = []
-    for task, m in mil.get("tasks", {}).items():
-        metric = m["primary_metric"]
-        other = e2e.get("tasks", {}).get(task, {}).get("configurations", {})
-        for conf, entry in m["configurations"].items():
-            has_truth = task == "cox" and truth_csv.is_file()
+    for task, m in mil.tasks.items():
+        metric = m.primary_metric
+        other = e2e.tasks[task].configurations if task in e2e.tasks else {}
+        for conf, entry in m.configurations.items():
+            has_truth = metric == TRUTH_METRIC and truth_csv.is_file()
             truth = truth_cindex(truth_csv, CONFIGURATIONS[conf]) if has_truth else None
             rows.append(
                 {
                     "task": task,
                     "configuration": conf,
                     "metric": metric,
-                    "n": entry.get("n_patients"),
+                    "n": entry.n_patients,
                     "end_to_end": _block(other.get(conf), metric),
                     "mil": _block(entry, metric),
                     "truth": truth,

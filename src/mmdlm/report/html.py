@@ -40,9 +40,13 @@ def _folds(values: Any) -> str:
 
 def figures(d: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
     """Every figure of the report as a data URI, drawn from the numbers in `d` or read from the run folder."""
-    fig: dict[str, Any] = {"km": []}
+    fig: dict[str, Any] = {"km": [], "task_sections": {}}
     if d.get("cindex_table"):
         fig["cindex"] = _data_uri(plots.cindex_figure(d["cindex_table"]))
+    for s in d.get("task_sections") or []:
+        if s["table"]:
+            label = {"c_index": "C-index"}.get(s["metric"], s["metric"])
+            fig["task_sections"][s["task"]] = _data_uri(plots.cindex_figure(s["table"], label))
     if d.get("fivey"):
         f = d["fivey"]
         fig["rocpr"] = _data_uri(plots.roc_pr_figure(f["roc_curve"], f["pr_curve"],

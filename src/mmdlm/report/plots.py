@@ -113,8 +113,9 @@ def attention_figure(mean: Mapping[str, float], sd: Mapping[str, float] | None =
     return _png(fig)
 
 
-def cindex_figure(table: Sequence[Mapping]) -> bytes:
-    """Per-fold C-index per configuration (dots; undefined folds are not drawn) with the mean (bar)."""
+def cindex_figure(table: Sequence[Mapping], metric: str = "C-index") -> bytes:
+    """Per-fold C-index (or another `metric`) per configuration (dots; undefined folds are not drawn) with
+    the mean (bar)."""
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
     for i, row in enumerate(table):
         if row["mean"] is not None:
@@ -125,7 +126,7 @@ def cindex_figure(table: Sequence[Mapping]) -> bytes:
     ax.set_xticks(range(len(table)))
     ax.set_xticklabels([r["configuration"] for r in table], rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0.3, 1.0)
-    ax.set_ylabel("C-index (per fold, mean)")
+    ax.set_ylabel(f"{metric} (per fold, mean)")
     return _png(fig)
 
 

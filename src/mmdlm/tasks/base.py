@@ -24,6 +24,8 @@ class Task:
 
     #: name in configs, folds.json, predictions.csv and metrics.json
     name: ClassVar[str]
+    #: what the report calls the task (a section heading)
+    title: ClassVar[str]
     #: predictions.csv / per-patient column of the score
     score_column: ClassVar[str]
     #: the metric each fold and the external table are judged by

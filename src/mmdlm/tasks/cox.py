@@ -13,6 +13,7 @@ class CoxTask(RiskTask):
     """Risk [B] from a one-unit head; loss: Cox partial likelihood (Efron or Breslow ties)."""
 
     name: ClassVar[str] = "cox"
+    title: ClassVar[str] = "Cox proportional-hazards risk"
 
     @property
     def head_width(self) -> int:

@@ -34,6 +34,7 @@ class DiscreteTask(RiskTask):
     `alpha`: weight of the uncensored terms in the NLL."""
 
     name: ClassVar[str] = "discrete"
+    title: ClassVar[str] = "Discrete-time survival (hazards over quantile time bins)"
     likelihood: ClassVar[str] = "discrete-time"
     n_bins: int = 4
     alpha: float = 0.15

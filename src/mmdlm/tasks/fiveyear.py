@@ -25,6 +25,7 @@ class FiveYearTask(Task):
     """Two logits; score p(dead within 5 years); judged by ROC AUC (accuracy, PR AUCs, Brier secondary)."""
 
     name: ClassVar[str] = "5yss"
+    title: ClassVar[str] = "5-year disease-specific survival status (5YSS)"
     score_column: ClassVar[str] = "p_dead_5y"
     primary_metric: ClassVar[str] = "roc_auc"
     stratify_column: ClassVar[str] = "label_5y"
