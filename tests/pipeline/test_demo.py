@@ -206,6 +206,11 @@ def test_both_families_score_the_same_external_patients(demo_run):
     assert e2e["shared_with_training"] == [] and mil["shared_with_training"] == []  # its own barcodes
     assert a["n_patients"] == b["n_patients"] > 0 and b["fold_models"]["c_index"]["folds"]
     assert len(b["fold_models"]["c_index"]["folds"]) == 2 and _number(b["ensemble"]["c_index"]["folds"][0])
+    rows = json.loads((run / "report.json").read_text())["external"]
+    fused = {r["family"]: r for r in rows if r["task"] == "cox" and r["configuration"] == conf}
+    assert set(fused) == {"end_to_end", "mil"}
+    assert fused["mil"]["ensemble"] == b["ensemble"]["c_index"]["folds"][0]
+    assert fused["mil"]["n"] == a["n_patients"]
     pred = pd.read_csv(run / "mil" / "external" / "synthetic_external" / "predictions.csv")
     ext_ids = set(pd.read_csv(run / "external_cohort" / "manifest" / "patients.csv")["patient_id"])
     assert set(pred["patient_id"]) <= ext_ids and not (set(pred["patient_id"]) & set(

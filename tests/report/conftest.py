@@ -106,6 +106,7 @@ def sample_report_data(title: str = "example") -> dict:
         },
         "external": [
             {
+                "family": "end_to_end",
                 "cohort": "other",
                 "task": "cox",
                 "configuration": "histo_radiology",

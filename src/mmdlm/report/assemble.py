@@ -117,9 +117,21 @@ def _primary(task: str) -> str | None:
     return get_task(task).primary_metric if task in task_names() else None
 
 
+#: where each model family's external evaluations of a run live (the MIL family's run is RUN/mil)
+FAMILY_RUNS = (("end_to_end", "."), ("mil", "mil"))
+
+
 def _external(run_dir: Path) -> list[dict]:
-    """Every RUN/external/<name>/metrics.json as table rows: the fold-model ensemble with its patient
-    bootstrap interval (the headline), the fold models' mean and max (optimistic), the CV mean."""
+    """Every external metrics.json of the run's families (RUN/external/<name>/, RUN/mil/external/<name>/) as
+    table rows: the fold-model ensemble with its patient bootstrap interval (the headline), the fold models'
+    mean and max (optimistic), the CV mean."""
+    rows = []
+    for family, sub in FAMILY_RUNS:
+        rows += _external_rows(Path(run_dir) / sub, family)
+    return rows
+
+
+def _external_rows(run_dir: Path, family: str) -> list[dict]:
     rows = []
     layout = RunLayout(run_dir)
     for path in sorted(layout.external_dir.glob(f"*/{layout.metrics_json.name}")):
@@ -132,6 +144,7 @@ def _external(run_dir: Path) -> list[dict]:
                     ci = v.ensemble_ci
                     rows.append(
                         {
+                            "family": family,
                             "cohort": ext.name,
                             "task": task,
                             "configuration": conf,

@@ -158,8 +158,9 @@ class AttentionBlock(ResultModel):
 
 
 class ExternalRow(ResultModel):
-    """One external cohort's primary metric of a task and configuration."""
+    """One external cohort's primary metric of a task and configuration, for one model family."""
 
+    family: str
     cohort: str
     task: str
     configuration: str
