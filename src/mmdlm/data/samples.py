@@ -19,6 +19,7 @@ from torch.utils.data import Dataset, Sampler
 
 from mmdlm.data.cache import ImageCache
 from mmdlm.data.records import PatientRecord
+from mmdlm.data.threads import torch_threads
 from mmdlm.data.transforms import augment_radiology, augment_tile, to_chw
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY
 
@@ -101,6 +102,11 @@ class TrainSamples(Dataset):
         rng = rng if self.augment else None
         return _sample(rec, index, picks, mask, self.image_size, rng, self.jitter, self.cache)
 
+    def __getitems__(self, keys: Sequence[tuple[int, int]]) -> list[dict]:
+        """A batch's samples (what the DataLoader asks for), prepared on one torch thread."""
+        with torch_threads(1):
+            return [self[k] for k in keys]
+
 
 def fixed_images(rec: PatientRecord, modality: str, k: int, seed: int) -> list[int]:
     """The patient's fixed evaluation list for one modality: k image indices chosen by (seed, patient,
@@ -149,6 +155,11 @@ class EvalSamples(Dataset):
         mask = rec.mask & self.active_mask
         return _sample(rec, r_idx, picks, mask, self.image_size, None, 0.0, self.cache)
 
+    def __getitems__(self, indices: Sequence[int]) -> list[dict]:
+        """A batch's samples (what the DataLoader asks for), prepared on one torch thread."""
+        with torch_threads(1):
+            return [self[i] for i in indices]
+
 
 class EpochSampler(Sampler):
     """Yields (record index, draw seed) pairs: a seeded permutation per epoch, sharded over DDP ranks.
@@ -188,7 +199,12 @@ class EpochSampler(Sampler):
 
 
 def collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
-    """Stack samples; a modality missing from a sample is zeros with mask False."""
+    """Stack samples (on one torch thread); a modality missing from a sample is zeros with mask False."""
+    with torch_threads(1):
+        return _collate(samples, image_size, n_genomic)
+
+
+def _collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
     batch = len(samples)
     images = {}
     for m in IMAGE_MODALITIES:

@@ -32,10 +32,22 @@ def _cpu_copy(value):
 
 @dataclass
 class InitialNet:
-    """A freshly seeded MultimodalNet and the torch RNG state right after building it."""
+    """A freshly seeded MultimodalNet, the torch RNG state right after building it, and the nets of finished
+    stages handed back to be reset to it (`spare`)."""
 
     net: torch.nn.Module
     rng_state: torch.Tensor
+    spare: list[torch.nn.Module] = field(default_factory=list)
+
+
+def _reset(net: torch.nn.Module, initial: torch.nn.Module) -> torch.nn.Module:
+    """`net` (of the same architecture, plain: not compiled, contiguous) made equal to `initial`: its values
+    copied in place, every parameter trainable again without a gradient, in training mode."""
+    net.load_state_dict(initial.state_dict())
+    for p in net.parameters():
+        p.requires_grad_(True)
+        p.grad = None
+    return net.train()
 
 
 @dataclass
@@ -77,8 +89,9 @@ class FoldReuse:
         return kept if kept is not None else read_checkpoint(path)
 
     def initial_net(self, key: dict, build) -> torch.nn.Module:
-        """A copy of the net `build()` makes right after seeding (built once per key); the torch RNG is left
-        exactly as building it would have left it."""
+        """A copy of the net `build()` makes right after seeding (built once per key; a finished stage's net
+        handed back with `recycle` is reset to it, else it is copied); the torch RNG is left exactly as
+        building it would have left it."""
         name = json.dumps(key, sort_keys=True, default=str)
         kept = self.initial.get(name)
         if kept is None:
@@ -86,4 +99,13 @@ class FoldReuse:
             kept = self.initial[name] = InitialNet(copy.deepcopy(net), torch.get_rng_state())
             return net
         torch.set_rng_state(kept.rng_state)
+        if kept.spare:
+            return _reset(kept.spare.pop(), kept.net)
         return copy.deepcopy(kept.net)
+
+    def recycle(self, key: dict, net: torch.nn.Module) -> None:
+        """Hand back the net a finished stage trained (from `initial_net(key, ...)`, never compiled or made
+        channels_last): the next stage with that key gets it reset in place instead of a new copy."""
+        kept = self.initial.get(json.dumps(key, sort_keys=True, default=str))
+        if kept is not None and not kept.spare:
+            kept.spare.append(net)
