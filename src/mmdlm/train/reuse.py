@@ -1,6 +1,6 @@
-"""What the stages of one fold share in memory so that each fixed cost is paid once per fold: the seeded
-initial model, the resized images, the checkpoints a stage writes and the next one reads, and the validation
-predictions of the weights a stage hands on.
+"""What the stages of one fold share in memory so that each fixed cost is paid once: the seeded initial model
+and the resized images (once per run when its folds train in one process: RunShare), the checkpoints a stage
+writes and the next one reads, and the validation predictions of the weights a stage hands on.
 
 Nothing here changes a result: every shortcut returns exactly what the disk or a new computation would.
 """
@@ -51,23 +51,60 @@ def _reset(net: torch.nn.Module, initial: torch.nn.Module) -> torch.nn.Module:
 
 
 @dataclass
-class FoldReuse:
-    """In-memory state shared by the stages of one fold (one process); `image_bytes`: the image cache's
-    budget."""
+class RunShare:
+    """What the folds of one run share when they train in the same process, one after another: the resized
+    images and the seeded initial nets (with a finished stage's net to reset). It never crosses processes
+    with its contents: pickled (a fold sent to a pool or Dask worker) it arrives empty, and that process
+    fills its own."""
 
     image_bytes: int = 0
     images: ImageCache = field(init=False)
     initial: dict[str, InitialNet] = field(default_factory=dict)
-    checkpoints: dict[Path, dict] = field(default_factory=dict)
-    predictions: dict[Path, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.images = ImageCache(self.image_bytes)
 
     @classmethod
-    def for_config(cls, cfg) -> FoldReuse:
+    def for_config(cls, cfg) -> RunShare:
         """Sized by data.preload_max_mb (the memory the config allows for images)."""
         return cls(image_bytes=int(cfg.data.preload_max_mb * 2**20))
+
+    def __getstate__(self) -> dict:
+        return {"image_bytes": self.image_bytes}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["image_bytes"])
+
+
+@dataclass
+class FoldReuse:
+    """In-memory state shared by the stages of one fold (one process); `image_bytes`: the image cache's
+    budget; `shared`: the run's RunShare when the folds of a run share images and initial nets (else the
+    fold's own)."""
+
+    image_bytes: int = 0
+    shared: RunShare | None = None
+    checkpoints: dict[Path, dict] = field(default_factory=dict)
+    predictions: dict[Path, pd.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.shared is None:
+            self.shared = RunShare(self.image_bytes)
+
+    @property
+    def images(self) -> ImageCache:
+        """The resized images (the run's, when shared)."""
+        return self.shared.images
+
+    @property
+    def initial(self) -> dict[str, InitialNet]:
+        """The seeded initial nets by key (the run's, when shared)."""
+        return self.shared.initial
+
+    @classmethod
+    def for_config(cls, cfg, shared: RunShare | None = None) -> FoldReuse:
+        """Sized by data.preload_max_mb (the memory the config allows for images); `shared`: the run's."""
+        return cls(image_bytes=int(cfg.data.preload_max_mb * 2**20), shared=shared)
 
     def keep_checkpoint(
         self, path: Path, checkpoint: dict, predictions: pd.DataFrame | None, weights: bool = True
