@@ -1,5 +1,5 @@
 """Whole-run bench: `mmdlm cv`'s work (3-fold Cox cross-validation of all seven configurations, the demo's
-sizes, 4 + 3 epochs) on a 120-patient synthetic cohort (bench_synth's when it ran before, else the demo's), in
+sizes, 4 + 3 epochs) on the demo's 120-patient synthetic cohort (bench_science's when it ran before), in
 a fresh process as the command runs, against the pure forward + backward + SGD step (and validation forward)
 compute of the same number of samples at the same sizes, measured in this process on real batches of the
 same cohort just before and just after the command (averaged: a drift in a shared machine's speed weighs on
@@ -175,22 +175,39 @@ def _compute(cfg, records, counts: dict[str, dict[str, int]]) -> dict[str, float
     return out
 
 
+#: the config sections a prepared cohort depends on (bench_science writes them beside its cohort)
+COHORT_SECTIONS = ("seed", "synth", "ingest", "tiling", "radiology")
+
+
+def _cohort(cfg, out: Path):
+    """bench_science's cohort when it was prepared with this config's cohort sections (the demo's: it ran
+    before, in `make bench`), else this bench's own (its sources bench_synth's 120 patients when present)."""
+    from mmdlm.pipeline.layout import CohortLayout
+
+    science = CohortLayout(out.parent / "science" / "cohort-fixed_fov")
+    dump = cfg.model_dump(mode="json")
+    marker = science.root / "cohort.json"
+    if marker.is_file() and json.loads(marker.read_text()) == {k: dump[k] for k in COHORT_SECTIONS}:
+        return science
+    layout = CohortLayout(out / "cohort")
+    layout.root.mkdir(exist_ok=True)
+    synth = out.parent / "synth" / "synth_default"
+    if synth.is_dir() and not layout.sources.exists():
+        layout.sources.symlink_to(synth.resolve(), target_is_directory=True)
+    return layout
+
+
 def run(out_dir: Path) -> dict:
     """Prepare (or reuse) the demo cohort, time the cross-validation in a fresh process, then the compute."""
     import torch
 
     from mmdlm.data.records import load_records
     from mmdlm.pipeline.demo import prepare_cohort
-    from mmdlm.pipeline.layout import CohortLayout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg, config_path = _config(out)
-    layout = CohortLayout(out / "cohort")
-    layout.root.mkdir(exist_ok=True)
-    synth = out.parent / "synth" / "synth_default"  # bench_synth's cohort (120 patients), when it ran first
-    if synth.is_dir() and not layout.sources.exists():
-        layout.sources.symlink_to(synth.resolve(), target_is_directory=True)
+    layout = _cohort(cfg, out)
     t0 = time.perf_counter()
     prepare_cohort(cfg, layout, cfg.synth, workers=cfg.demo.workers, progress=False, say=lambda _m: None)
     cohort_s = time.perf_counter() - t0
