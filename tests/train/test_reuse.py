@@ -133,3 +133,24 @@ def test_a_recycled_net_is_reset_in_place_to_the_seeded_initial_net() -> None:
     # with nothing handed back, the next stage gets a copy of the initial net
     other = reuse.initial_net(key, lambda: pytest.fail("built twice"))
     assert other is not first and _same(other.state_dict(), initial)
+
+
+def test_folds_sharing_a_run_share_predict_as_folds_trained_alone(cfg, records, tmp_path) -> None:
+    import pickle
+
+    from mmdlm.evaluate.cv import _default_train_fold
+    from mmdlm.train.reuse import RunShare
+
+    confs = ("histo_10x", "genomics")
+    splits = [(records[:12], records[12:]), (records[6:], records[:6])]
+    shared = RunShare.for_config(cfg)
+    together = [train_fold(cfg, "cox", tr, va, tmp_path / f"shared{k}", confs, shared=shared)
+                for k, (tr, va) in enumerate(splits)]
+    assert len(shared.initial) == 1 and len(shared.images) > 0  # one initial net for both folds
+    alone = train_fold(cfg, "cox", *splits[1], tmp_path / "alone1", confs)
+    for conf in confs:
+        pd.testing.assert_frame_equal(together[1][conf], alone[conf], check_exact=True)
+    # what crosses to a pool or Dask worker is an empty share of the same budget
+    sent = pickle.loads(pickle.dumps(shared))
+    assert sent.image_bytes == shared.image_bytes and not sent.initial and len(sent.images) == 0
+    assert isinstance(_default_train_fold(cfg).keywords["shared"], RunShare)  # `mmdlm cv`'s trainer shares
