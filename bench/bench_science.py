@@ -4,13 +4,15 @@ configuration's cross-validated C-index beside the cohort's truth C-index for wh
 
 The truth C-index of a configuration is Harrell's C of the sum of the risk components its modalities show
 (truth.csv: 10x tiles -> fine_histology, 5x tiles -> coarse_histology, radiology -> tumour_volume, genomics ->
-genomics), on the same patients. About 2 minutes on 2 CPU cores.
+genomics), on the same patients. About 2 minutes on 2 CPU cores (the cohort is kept in OUT_DIR/cohort-<crop>
+and reused when fresh: then about 40 s).
 
     .venv/bin/python bench/bench_science.py [OUT_DIR] [--crop bbox]
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -33,6 +35,10 @@ SETTING = {
            "configurations": ["radiology", "histo_10x", "histo_5x", "histo_radiology"]},
 }
 
+#: the config sections a prepared cohort (sources, manifest, tile and radiology stores) depends on; written
+#: beside the cohort as cohort.json, so bench_wholerun can take the same cohort instead of preparing its own
+COHORT_SECTIONS = ("seed", "synth", "ingest", "tiling", "radiology")
+
 #: the truth.csv risk component each modality shows
 COMPONENT = {"tile_10x": "fine_histology", "tile_5x": "coarse_histology", "radiology": "tumour_volume",
              "genomics": "genomics"}
@@ -52,16 +58,20 @@ def run(out_dir: Path, crop: str = "fixed_fov") -> dict:
     from mmdlm.modalities import CONFIGURATIONS
     from mmdlm.pipeline.demo import prepare_cohort
     from mmdlm.pipeline.evaluate import cross_validate
-    from mmdlm.pipeline.layout import run_layout
+    from mmdlm.pipeline.layout import CohortLayout
 
     setting = {**SETTING, "radiology": {**SETTING["radiology"], "crop": crop}}
     cfg = Config.model_validate(setting)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # the cohort is kept (each stage skips what is fresh on the next `make bench`); the run is not
+    layout = CohortLayout(out_dir / f"cohort-{crop}")
+    layout.root.mkdir(exist_ok=True)
+    prepare_cohort(cfg, layout, cfg.synth, workers=2, progress=False, say=lambda _m: None)
+    dump = cfg.model_dump(mode="json")
+    (layout.root / "cohort.json").write_text(json.dumps({k: dump[k] for k in COHORT_SECTIONS}, indent=1))
     run_dir = Path(tempfile.mkdtemp(prefix="science-", dir=out_dir))
     try:
-        layout = run_layout(run_dir)
-        prepare_cohort(cfg, layout, cfg.synth, workers=2, progress=False, say=lambda _m: None)
         metrics = cross_validate(cfg, layout.manifest, layout.tiles, layout.radiology, run_dir)
         truth = pd.read_csv(layout.sources / "truth.csv", dtype={"patient_id": str})
         cv = metrics["tasks"]["cox"]["configurations"]

@@ -1,8 +1,9 @@
 """Whole-run bench: `mmdlm cv`'s work (3-fold Cox cross-validation of all seven configurations, the demo's
-sizes, 4 + 3 epochs) on a 120-patient synthetic cohort (bench_synth's when it ran before, else the demo's), in
+sizes, 4 + 3 epochs) on the demo's 120-patient synthetic cohort (bench_science's when it ran before), in
 a fresh process as the command runs, against the pure forward + backward + SGD step (and validation forward)
-compute of the same number of samples at the same sizes, measured in this process right after on real
-batches of the same cohort. Also the seconds from command start (interpreter start included) to the first
+compute of the same number of samples at the same sizes, measured in this process on real batches of the
+same cohort just before and just after the command (averaged: a drift in a shared machine's speed weighs on
+both sides alike). Also the seconds from command start (interpreter start included) to the first
 training step.
 
     .venv/bin/python bench/bench_wholerun.py [OUT_DIR]
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,6 @@ from pathlib import Path
 
 #: the issue's goal for the ratio compute / wall on a 2-core machine
 GOAL_RATIO = 0.7
-TIMED_BATCHES = 3  # per configuration, after one warm-up batch
 #: unimodal, multimodal epochs: fixed (the demo's until its settings rose), so the figure stays comparable
 EPOCHS = (4, 3)
 
@@ -43,49 +44,51 @@ def _config(out: Path):
     return cfg, path
 
 
-class _FirstStep(logging.Handler):
-    """Remembers when the first 'training starts' debug line of mmdlm.train arrives."""
+class _Moments(logging.Handler):
+    """Remembers when the first 'training starts' debug line of mmdlm.train arrives, and the first and last
+    fold lines of mmdlm.evaluate (the folds' start, the last fold trained)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.at: float | None = None
+        self.first_step: float | None = None
+        self.folds_start: float | None = None
+        self.folds_end: float | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.at is None and record.getMessage().endswith("training starts"):
-            self.at = time.time()
+        message = record.getMessage()
+        if self.first_step is None and message.endswith("training starts"):
+            self.first_step = time.time()
+        elif message.startswith("cv: ") and "fold trainings" in message:
+            self.folds_start = time.time()
+        elif ": trained (" in message:
+            self.folds_end = time.time()
 
 
 def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
-    """What `mmdlm cv --cohort ... --run RUN --config CONFIG` does, with the moments it reaches noted."""
+    """What `mmdlm cv --cohort ... --run RUN --config CONFIG` does (the same trainer: nothing wrapped), with
+    the moments it reaches noted from its log lines."""
     t_python = time.time()
     from mmdlm.config import load_config
     from mmdlm.pipeline.evaluate import cross_validate
-    from mmdlm.train.staged import train_fold
 
-    first = _FirstStep()
-    train_log = logging.getLogger("mmdlm.train")
-    train_log.addHandler(first)
-    train_log.setLevel(logging.DEBUG)
-    folds: list[tuple[float, float]] = []
-
-    def timed_fold(*args):
-        t0 = time.time()
-        result = train_fold(*args)
-        folds.append((t0, time.time()))
-        return result
+    moments = _Moments()
+    for name, level in (("mmdlm.train", logging.DEBUG), ("mmdlm.evaluate", logging.INFO)):
+        logging.getLogger(name).addHandler(moments)
+        logging.getLogger(name).setLevel(level)
 
     t_imported = time.time()
     cfg = load_config(config)
     stores = (cohort / "manifest", cohort / "tiles", cohort / "radiology")
-    cross_validate(cfg, *stores, run, train_fold=timed_fold)
+    cross_validate(cfg, *stores, run)
     t_end = time.time()
+    first = moments.first_step
     (run / "wholerun.json").write_text(
         json.dumps(
             {
                 "python_start_s": t_python - t_command,
                 "imports_s": t_imported - t_python,
-                "first_training_step_s": None if first.at is None else first.at - t_command,
-                "training_s": folds[-1][1] - folds[0][0],
+                "first_training_step_s": None if first is None else first - t_command,
+                "training_s": moments.folds_end - moments.folds_start,
                 "command_s": t_end - t_command,
             }
         )
@@ -119,7 +122,8 @@ def _counts(cfg, records, folds: dict[str, int]) -> dict[str, dict[str, int]]:
 
 
 def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
-    """(fwd + bwd + SGD step, eval forward) seconds per sample of `conf` on real batches of the cohort,
+    """(fwd + bwd + SGD step, eval forward) seconds per sample of `conf` on real batches of the cohort (one
+    epoch of the training loader's batches after a warm-up batch; the evaluation product of every patient),
     the models and threads as in training (nothing else: batches are collated before the clock starts)."""
     import torch
 
@@ -135,15 +139,10 @@ def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
                             optim={"lr": cfg.train.lr, "momentum": cfg.train.momentum, "weight_decay": 0.0},
                             pretrained=False)
     opt = module.configure_optimizers()
-    batches = []
-    for b in train_loader(records, active, cfg, n_gen):
-        if len(b["index"]) == cfg.train.batch_size and b["event"].sum() > 0:
-            batches.append(b)
-        if len(batches) == TIMED_BATCHES + 1:
-            break
+    batches = [b for b in train_loader(records, active, cfg, n_gen) if b["event"].sum() > 0]
     module.train()
     seconds = samples = 0.0
-    for i, b in enumerate(batches):
+    for i, b in enumerate([batches[0], *batches]):
         t0 = time.perf_counter()
         loss = module._loss(module(b), b)
         opt.zero_grad(set_to_none=True)
@@ -154,16 +153,48 @@ def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
             samples += len(b["index"])
     train_s = seconds / samples
     module.eval()
-    evals = list(eval_loader(records[: 2 * cfg.train.eval_batch_size], active, cfg, n_gen))[:3]
+    evals = list(eval_loader(records, active, cfg, n_gen))
     seconds = samples = 0.0
     with torch.inference_mode():
-        for i, b in enumerate(evals):
+        module(evals[0])  # warm-up
+        for b in evals:
             t0 = time.perf_counter()
             module(b)
-            if i or len(evals) == 1:
-                seconds += time.perf_counter() - t0
-                samples += len(b["index"])
+            seconds += time.perf_counter() - t0
+            samples += len(b["index"])
     return train_s, seconds / samples
+
+
+def _compute(cfg, records, counts: dict[str, dict[str, int]]) -> dict[str, float]:
+    """Per configuration, the seconds its training and validation samples take at the pure per-sample
+    rates measured now."""
+    out = {}
+    for conf, n in counts.items():
+        train_s, eval_s = _per_sample_seconds(cfg, records, conf)
+        out[conf] = n["train"] * train_s + n["val"] * eval_s
+    return out
+
+
+#: the config sections a prepared cohort depends on (bench_science writes them beside its cohort)
+COHORT_SECTIONS = ("seed", "synth", "ingest", "tiling", "radiology")
+
+
+def _cohort(cfg, out: Path):
+    """bench_science's cohort when it was prepared with this config's cohort sections (the demo's: it ran
+    before, in `make bench`), else this bench's own (its sources bench_synth's 120 patients when present)."""
+    from mmdlm.pipeline.layout import CohortLayout
+
+    science = CohortLayout(out.parent / "science" / "cohort-fixed_fov")
+    dump = cfg.model_dump(mode="json")
+    marker = science.root / "cohort.json"
+    if marker.is_file() and json.loads(marker.read_text()) == {k: dump[k] for k in COHORT_SECTIONS}:
+        return science
+    layout = CohortLayout(out / "cohort")
+    layout.root.mkdir(exist_ok=True)
+    synth = out.parent / "synth" / "synth_default"
+    if synth.is_dir() and not layout.sources.exists():
+        layout.sources.symlink_to(synth.resolve(), target_is_directory=True)
+    return layout
 
 
 def run(out_dir: Path) -> dict:
@@ -172,42 +203,42 @@ def run(out_dir: Path) -> dict:
 
     from mmdlm.data.records import load_records
     from mmdlm.pipeline.demo import prepare_cohort
-    from mmdlm.pipeline.layout import CohortLayout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg, config_path = _config(out)
-    layout = CohortLayout(out / "cohort")
-    layout.root.mkdir(exist_ok=True)
-    synth = out.parent / "synth" / "synth_default"  # bench_synth's cohort (120 patients), when it ran first
-    if synth.is_dir() and not layout.sources.exists():
-        layout.sources.symlink_to(synth.resolve(), target_is_directory=True)
+    layout = _cohort(cfg, out)
     t0 = time.perf_counter()
     prepare_cohort(cfg, layout, cfg.synth, workers=cfg.demo.workers, progress=False, say=lambda _m: None)
     cohort_s = time.perf_counter() - t0
     run_dir = out / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
-    t_command = time.time()
-    args = ["--child", str(run_dir), str(config_path), str(layout.root), repr(t_command)]
-    subprocess.run([sys.executable, __file__, *args], check=True)
-    wall = time.time() - t_command
-    moments = json.loads((run_dir / "wholerun.json").read_text())
 
     torch.set_num_threads(cfg.train.cpu_threads or torch.get_num_threads())
     torch.use_deterministic_algorithms(cfg.train.deterministic)  # as Lightning sets it on CPU
     records = load_records(layout.manifest, layout.tiles, layout.radiology, cfg)
-    saved = json.loads((run_dir / "folds.json").read_text())["tasks"]["cox"]["folds"]
-    folds = {p: int(f) for p, f in saved.items()}
+    from mmdlm.evaluate.cv import _population
+    from mmdlm.evaluate.folds import make_folds
+
+    # the run's folds (what `mmdlm cv` writes to RUN/folds.json: same function, same seed) for the counts
+    truth, strata = _population(records, "cox")
+    folds = make_folds(truth["patient_id"].tolist(), strata, cfg.cv.n_folds("cox"), cfg.seed)
     counts = _counts(cfg, records, folds)
-    per_conf = {}
-    compute = 0.0
-    for conf, n in counts.items():
-        train_s, eval_s = _per_sample_seconds(cfg, records, conf)
-        seconds = n["train"] * train_s + n["val"] * eval_s
-        compute += seconds
-        per_conf[conf] = {"train_samples": n["train"], "val_samples": n["val"],
-                          "compute_s": round(seconds, 2)}
+    # the compute is measured just before and just after the command and averaged, so a drift in the
+    # machine's speed (a shared VM's neighbours) weighs on both sides of the ratio alike
+    before = _compute(cfg, records, counts)
+    t_command = time.time()
+    args = ["--child", str(run_dir), str(config_path), str(layout.root), repr(t_command)]
+    subprocess.run([sys.executable, __file__, *args], check=True)
+    wall = time.time() - t_command
+    after = _compute(cfg, records, counts)
+    moments = json.loads((run_dir / "wholerun.json").read_text())
+    saved = json.loads((run_dir / "folds.json").read_text())["tasks"]["cox"]["folds"]
+    assert {p: int(f) for p, f in saved.items()} == folds, "the run's folds differ from the preview"
+    per_conf = {conf: {"train_samples": n["train"], "val_samples": n["val"],
+                       "compute_s": round((before[conf] + after[conf]) / 2, 2)} for conf, n in counts.items()}
+    compute = (sum(before.values()) + sum(after.values())) / 2
     shutil.rmtree(run_dir / "cv", ignore_errors=True)  # the fold checkpoints (about 1.5 GB)
     return {
         "settings": {"image_size": cfg.data.image_size, "width": cfg.model.width,
@@ -217,6 +248,7 @@ def run(out_dir: Path) -> dict:
         "cohort_prepare_s": round(cohort_s, 1),
         "wall_s": round(wall, 1),
         "compute_s": round(compute, 1),
+        "compute_before_after_s": [round(sum(before.values()), 1), round(sum(after.values()), 1)],
         "ratio": round(compute / wall, 3),
         "goal_ratio": GOAL_RATIO,
         "training_phase_s": round(moments["training_s"], 1),
@@ -224,6 +256,7 @@ def run(out_dir: Path) -> dict:
         "first_training_step_s": None if moments["first_training_step_s"] is None
         else round(moments["first_training_step_s"], 2),
         "imports_s": round(moments["imports_s"], 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "per_configuration": per_conf,
     }
 

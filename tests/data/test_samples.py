@@ -89,3 +89,36 @@ def test_collate_fills_missing_modalities_with_zeros_and_mask_false(records) -> 
             assert torch.all(batch["images"]["radiology"][i] == 0)
         if rec.genomics is None:
             assert torch.all(batch["genomics"][i] == 0)
+
+
+def test_a_batch_is_prepared_on_one_torch_thread_and_equals_its_items(records, monkeypatch) -> None:
+    import mmdlm.data.samples as samples
+
+    threads: list[int] = []
+    original = samples._sample
+
+    def sample(*args):
+        threads.append(torch.get_num_threads())
+        return original(*args)
+
+    monkeypatch.setattr(samples, "_sample", sample)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train = TrainSamples(records, MODALITIES, 16, augment=True, jitter=0.1)
+        keys = list(EpochSampler(len(train), seed=3))[:4]
+        batch = train.__getitems__(keys)  # what the DataLoader calls for a batch
+        assert threads == [1] * 4 and torch.get_num_threads() == 2  # one thread inside, put back after
+        for got, key in zip(batch, keys, strict=True):
+            want = train[key]  # the same draw prepared on two threads: the same pixels
+            assert got["images"].keys() == want["images"].keys()
+            assert all(torch.equal(got["images"][m], want["images"][m]) for m in want["images"])
+        evaluation = EvalSamples(records, MODALITIES, 16, 2, seed=0)
+        picked = evaluation.__getitems__([0, 3, 5])
+        for got, i in zip(picked, [0, 3, 5], strict=True):
+            want = evaluation[i]
+            assert got["index"] == want["index"]
+            assert all(torch.equal(got["images"][m], want["images"][m]) for m in want["images"])
+        assert collate(batch, 16, 4)["images"]["tile_10x"].shape[0] == 4 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

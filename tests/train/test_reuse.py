@@ -104,3 +104,53 @@ def test_kept_checkpoint_is_the_file_and_validation_is_the_prediction_only_in_pl
     assert not _validation_is_prediction(trainer_kwargs(cfg, Devices(precision="bf16-mixed")), module)
     module.hparams.channels_last = True
     assert not _validation_is_prediction(trainer_kwargs(cfg, Devices()), module)
+
+
+def test_a_recycled_net_is_reset_in_place_to_the_seeded_initial_net() -> None:
+    from mmdlm.train.module import build_net
+
+    reuse = FoldReuse()
+    key = {"seed": 0, "model": "tiny"}
+    model = {"width": 8, "dropout": 0.25, "backbone": "resnet18", "pretrained": "none"}
+    torch.manual_seed(0)
+    first = reuse.initial_net(key, lambda: build_net(model, 4, "cox"))
+    initial = {k: v.clone() for k, v in first.state_dict().items()}
+    rng = torch.get_rng_state()
+    # a stage trains it: weights and batch-norm statistics move, a branch is frozen, gradients are left
+    with torch.no_grad():
+        for p in first.parameters():
+            p.add_(1.0)
+            p.grad = torch.ones_like(p)
+    first.branches["radiology"].requires_grad_(False)
+    first.branches["tile_10x"].backbone.bn1.running_mean.add_(3.0)
+    first.eval()
+    reuse.recycle(key, first)
+    torch.manual_seed(123)
+    again = reuse.initial_net(key, lambda: pytest.fail("built twice"))
+    assert again is first and torch.equal(torch.get_rng_state(), rng)
+    assert _same(again.state_dict(), initial) and again.training
+    assert all(p.requires_grad and p.grad is None for p in again.parameters())
+    # with nothing handed back, the next stage gets a copy of the initial net
+    other = reuse.initial_net(key, lambda: pytest.fail("built twice"))
+    assert other is not first and _same(other.state_dict(), initial)
+
+
+def test_folds_sharing_a_run_share_predict_as_folds_trained_alone(cfg, records, tmp_path) -> None:
+    import pickle
+
+    from mmdlm.evaluate.cv import _default_train_fold
+    from mmdlm.train.reuse import RunShare
+
+    confs = ("histo_10x", "genomics")
+    splits = [(records[:12], records[12:]), (records[6:], records[:6])]
+    shared = RunShare.for_config(cfg)
+    together = [train_fold(cfg, "cox", tr, va, tmp_path / f"shared{k}", confs, shared=shared)
+                for k, (tr, va) in enumerate(splits)]
+    assert len(shared.initial) == 1 and len(shared.images) > 0  # one initial net for both folds
+    alone = train_fold(cfg, "cox", *splits[1], tmp_path / "alone1", confs)
+    for conf in confs:
+        pd.testing.assert_frame_equal(together[1][conf], alone[conf], check_exact=True)
+    # what crosses to a pool or Dask worker is an empty share of the same budget
+    sent = pickle.loads(pickle.dumps(shared))
+    assert sent.image_bytes == shared.image_bytes and not sent.initial and len(sent.images) == 0
+    assert isinstance(_default_train_fold(cfg).keywords["shared"], RunShare)  # `mmdlm cv`'s trainer shares

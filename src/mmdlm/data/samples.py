@@ -19,7 +19,15 @@ from torch.utils.data import Dataset, Sampler
 
 from mmdlm.data.cache import ImageCache
 from mmdlm.data.records import PatientRecord
-from mmdlm.data.transforms import augment_radiology, augment_tile, to_chw
+from mmdlm.data.threads import torch_threads
+from mmdlm.data.transforms import (
+    augment_radiology,
+    augment_tile,
+    colour_jitter_batch,
+    flip_rotate,
+    jitter_factors,
+    to_chw,
+)
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY
 
 log = logging.getLogger("mmdlm.data")
@@ -38,12 +46,20 @@ def _sample(
     rng: np.random.Generator | None,
     jitter: float,
     cache: ImageCache | None = None,
+    jitters: list[tuple[str, tuple[float, float, float, float]]] | None = None,
 ) -> dict:
+    """One sample; with `jitters`, a tile's colour jitter is drawn but not applied: its (modality, factors)
+    are appended there for the batch to apply (colour_jitter_batch), the random draws in the same order."""
     images = {}
     for m, i in picks.items():
         t = to_chw(rec.images[m][i], size) if cache is None else cache.get(rec.images[m], i, size)
-        if rng is not None:
-            t = augment_radiology(t, rng) if m == RADIOLOGY else augment_tile(t, rng, jitter)
+        if rng is not None and m == RADIOLOGY:
+            t = augment_radiology(t, rng)
+        elif rng is not None and jitters is not None and jitter > 0:
+            t = flip_rotate(t, rng)
+            jitters.append((m, jitter_factors(rng, jitter)))
+        elif rng is not None:
+            t = augment_tile(t, rng, jitter)
         images[m] = t
     g = rec.genomics if mask[MODALITIES.index(GENOMICS)] else None
     return {
@@ -91,6 +107,9 @@ class TrainSamples(Dataset):
         return len(self.records)
 
     def __getitem__(self, key: tuple[int, int]) -> dict:
+        return self._draw(key)
+
+    def _draw(self, key: tuple[int, int], jitters: list | None = None) -> dict:
         index, seed = key
         rec = self.records[index]
         rng = np.random.default_rng(seed)
@@ -99,7 +118,24 @@ class TrainSamples(Dataset):
             m: int(rng.integers(len(rec.images[m]))) for m in IMAGE_MODALITIES if mask[MODALITIES.index(m)]
         }
         rng = rng if self.augment else None
-        return _sample(rec, index, picks, mask, self.image_size, rng, self.jitter, self.cache)
+        return _sample(rec, index, picks, mask, self.image_size, rng, self.jitter, self.cache, jitters)
+
+    def __getitems__(self, keys: Sequence[tuple[int, int]]) -> list[dict]:
+        """A batch's samples (what the DataLoader asks for; exactly `[self[k] for k in keys]`), prepared on
+        one torch thread, the tiles' colour jitter applied per modality to the whole batch at once."""
+        with torch_threads(1):
+            samples, pending = [], {}
+            for n, key in enumerate(keys):
+                jitters: list = []
+                samples.append(self._draw(key, jitters))
+                for m, factors in jitters:
+                    pending.setdefault(m, []).append((n, factors))
+            for m, items in pending.items():
+                stacked = torch.stack([samples[n]["images"][m] for n, _ in items])
+                jittered = colour_jitter_batch(stacked, [f for _, f in items])
+                for (n, _), image in zip(items, jittered, strict=True):
+                    samples[n]["images"][m] = image
+            return samples
 
 
 def fixed_images(rec: PatientRecord, modality: str, k: int, seed: int) -> list[int]:
@@ -149,6 +185,11 @@ class EvalSamples(Dataset):
         mask = rec.mask & self.active_mask
         return _sample(rec, r_idx, picks, mask, self.image_size, None, 0.0, self.cache)
 
+    def __getitems__(self, indices: Sequence[int]) -> list[dict]:
+        """A batch's samples (what the DataLoader asks for), prepared on one torch thread."""
+        with torch_threads(1):
+            return [self[i] for i in indices]
+
 
 class EpochSampler(Sampler):
     """Yields (record index, draw seed) pairs: a seeded permutation per epoch, sharded over DDP ranks.
@@ -188,7 +229,12 @@ class EpochSampler(Sampler):
 
 
 def collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
-    """Stack samples; a modality missing from a sample is zeros with mask False."""
+    """Stack samples (on one torch thread); a modality missing from a sample is zeros with mask False."""
+    with torch_threads(1):
+        return _collate(samples, image_size, n_genomic)
+
+
+def _collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
     batch = len(samples)
     images = {}
     for m in IMAGE_MODALITIES:

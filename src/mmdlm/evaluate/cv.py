@@ -45,10 +45,15 @@ def check_task(task: str) -> str:
     return check_task_name(task)
 
 
-def _default_train_fold() -> TrainFold:
+def _default_train_fold(cfg) -> TrainFold:
+    """The staged trainer, its folds sharing one RunShare (resized images, seeded initial nets): paid once per
+    run where folds train in this process; a pool or Dask worker receives it empty and fills its own."""
+    from functools import partial
+
+    from mmdlm.train.reuse import RunShare
     from mmdlm.train.staged import train_fold
 
-    return train_fold
+    return partial(train_fold, shared=RunShare.for_config(cfg))
 
 
 def _fold_key(cfg, task: str, val_ids: list[str], train_ids: list[str],
@@ -238,7 +243,7 @@ def run_cv_tasks(cfg, records: Sequence, run_dir: Path, tasks: Sequence[str],
                  clinical: pd.DataFrame | None = None) -> dict[str, tuple[pd.DataFrame, dict]]:
     """run_cv for several tasks, their folds trained together on cfg.executor (one task per (task, fold));
     results and files as running run_cv task by task."""
-    train_fold = train_fold or _default_train_fold()
+    train_fold = train_fold or _default_train_fold(cfg)
     run_dir = Path(run_dir)
     plans = [_plan_task(cfg, records, run_dir, t, configurations) for t in tasks]
     read_metrics(RunLayout(run_dir).metrics_json)  # entries it keeps must validate: refused before training

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pandas as pd
 import torch
 
+from mmdlm.data.threads import torch_threads
 from mmdlm.mil.bags import BagRecord, collate_bags
 from mmdlm.mil.config import MilConfig
 from mmdlm.mil.model import MilNet
@@ -31,18 +31,6 @@ def targets(records: list[BagRecord]) -> dict[str, torch.Tensor]:
     }
 
 
-@contextlib.contextmanager
-def _torch_threads(n: int):
-    """torch's intra-op threads set to `n` (0: unchanged) while the block runs."""
-    threads = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def fit(
     model: MilNet,
     records: list[BagRecord],
@@ -54,7 +42,7 @@ def fit(
     seed: int,
 ) -> int:
     """Train `model` in place for `epochs` over shuffled batches of patients; returns the samples seen."""
-    with _torch_threads(cfg.cpu_threads):
+    with torch_threads(cfg.cpu_threads):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         data = trainable(records, active, model.task)

@@ -281,7 +281,7 @@ def fit_stage(
         torch.set_num_threads(cfg.train.cpu_threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # the initial weights depend on the seed only
     model_cfg = cfg.model.model_dump(mode="json")
-    net = None
+    net = net_key = None
     if reuse is not None:
         weights = "none" if init else model_cfg["pretrained"]  # what build_net loads into the backbones
         net_key = {"seed": cfg.seed, "model": model_cfg, "n_genomic": n_gen, "task": task, "weights": weights}
@@ -361,6 +361,8 @@ def fit_stage(
         if ckpt_path:
             log.info("stage %s: resuming from %s", configuration, last)
         trainer.fit(module, tl, vl, ckpt_path=ckpt_path, weights_only=True)
+    if net_key is not None and _validation_is_prediction(kw, module):
+        reuse.recycle(net_key, module.model)  # plain float32 on the CPU: the next stage resets it in place
     score = checkpoint.best_model_score if by_val else trainer.callback_metrics.get("val_metric")
     best_metric = None if score is None else float(score)
     finished = trainer.current_epoch >= epochs

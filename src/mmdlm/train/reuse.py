@@ -1,6 +1,6 @@
-"""What the stages of one fold share in memory so that each fixed cost is paid once per fold: the seeded
-initial model, the resized images, the checkpoints a stage writes and the next one reads, and the validation
-predictions of the weights a stage hands on.
+"""What the stages of one fold share in memory so that each fixed cost is paid once: the seeded initial model
+and the resized images (once per run when its folds train in one process: RunShare), the checkpoints a stage
+writes and the next one reads, and the validation predictions of the weights a stage hands on.
 
 Nothing here changes a result: every shortcut returns exactly what the disk or a new computation would.
 """
@@ -32,30 +32,79 @@ def _cpu_copy(value):
 
 @dataclass
 class InitialNet:
-    """A freshly seeded MultimodalNet and the torch RNG state right after building it."""
+    """A freshly seeded MultimodalNet, the torch RNG state right after building it, and the nets of finished
+    stages handed back to be reset to it (`spare`)."""
 
     net: torch.nn.Module
     rng_state: torch.Tensor
+    spare: list[torch.nn.Module] = field(default_factory=list)
+
+
+def _reset(net: torch.nn.Module, initial: torch.nn.Module) -> torch.nn.Module:
+    """`net` (of the same architecture, plain: not compiled, contiguous) made equal to `initial`: its values
+    copied in place, every parameter trainable again without a gradient, in training mode."""
+    net.load_state_dict(initial.state_dict())
+    for p in net.parameters():
+        p.requires_grad_(True)
+        p.grad = None
+    return net.train()
 
 
 @dataclass
-class FoldReuse:
-    """In-memory state shared by the stages of one fold (one process); `image_bytes`: the image cache's
-    budget."""
+class RunShare:
+    """What the folds of one run share when they train in the same process, one after another: the resized
+    images and the seeded initial nets (with a finished stage's net to reset). It never crosses processes
+    with its contents: pickled (a fold sent to a pool or Dask worker) it arrives empty, and that process
+    fills its own."""
 
     image_bytes: int = 0
     images: ImageCache = field(init=False)
     initial: dict[str, InitialNet] = field(default_factory=dict)
-    checkpoints: dict[Path, dict] = field(default_factory=dict)
-    predictions: dict[Path, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.images = ImageCache(self.image_bytes)
 
     @classmethod
-    def for_config(cls, cfg) -> FoldReuse:
+    def for_config(cls, cfg) -> RunShare:
         """Sized by data.preload_max_mb (the memory the config allows for images)."""
         return cls(image_bytes=int(cfg.data.preload_max_mb * 2**20))
+
+    def __getstate__(self) -> dict:
+        return {"image_bytes": self.image_bytes}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["image_bytes"])
+
+
+@dataclass
+class FoldReuse:
+    """In-memory state shared by the stages of one fold (one process); `image_bytes`: the image cache's
+    budget; `shared`: the run's RunShare when the folds of a run share images and initial nets (else the
+    fold's own)."""
+
+    image_bytes: int = 0
+    shared: RunShare | None = None
+    checkpoints: dict[Path, dict] = field(default_factory=dict)
+    predictions: dict[Path, pd.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.shared is None:
+            self.shared = RunShare(self.image_bytes)
+
+    @property
+    def images(self) -> ImageCache:
+        """The resized images (the run's, when shared)."""
+        return self.shared.images
+
+    @property
+    def initial(self) -> dict[str, InitialNet]:
+        """The seeded initial nets by key (the run's, when shared)."""
+        return self.shared.initial
+
+    @classmethod
+    def for_config(cls, cfg, shared: RunShare | None = None) -> FoldReuse:
+        """Sized by data.preload_max_mb (the memory the config allows for images); `shared`: the run's."""
+        return cls(image_bytes=int(cfg.data.preload_max_mb * 2**20), shared=shared)
 
     def keep_checkpoint(
         self, path: Path, checkpoint: dict, predictions: pd.DataFrame | None, weights: bool = True
@@ -77,8 +126,9 @@ class FoldReuse:
         return kept if kept is not None else read_checkpoint(path)
 
     def initial_net(self, key: dict, build) -> torch.nn.Module:
-        """A copy of the net `build()` makes right after seeding (built once per key); the torch RNG is left
-        exactly as building it would have left it."""
+        """A copy of the net `build()` makes right after seeding (built once per key; a finished stage's net
+        handed back with `recycle` is reset to it, else it is copied); the torch RNG is left exactly as
+        building it would have left it."""
         name = json.dumps(key, sort_keys=True, default=str)
         kept = self.initial.get(name)
         if kept is None:
@@ -86,4 +136,13 @@ class FoldReuse:
             kept = self.initial[name] = InitialNet(copy.deepcopy(net), torch.get_rng_state())
             return net
         torch.set_rng_state(kept.rng_state)
+        if kept.spare:
+            return _reset(kept.spare.pop(), kept.net)
         return copy.deepcopy(kept.net)
+
+    def recycle(self, key: dict, net: torch.nn.Module) -> None:
+        """Hand back the net a finished stage trained (from `initial_net(key, ...)`, never compiled or made
+        channels_last): the next stage with that key gets it reset in place instead of a new copy."""
+        kept = self.initial.get(json.dumps(key, sort_keys=True, default=str))
+        if kept is not None and not kept.spare:
+            kept.spare.append(net)

@@ -16,7 +16,7 @@ from mmdlm.tasks.registry import get_task
 from mmdlm.train.checkpoints import model_from_checkpoint
 from mmdlm.train.fit import Devices, fit_stage
 from mmdlm.train.predict import predict_model
-from mmdlm.train.reuse import FoldReuse
+from mmdlm.train.reuse import FoldReuse, RunShare
 
 log = logging.getLogger("mmdlm.train")
 
@@ -106,6 +106,8 @@ def train_fold(
     val: list[PatientRecord],
     out_dir: Path,
     configurations: Sequence[str],
+    *,
+    shared: RunShare | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run the unimodal stages once, then each multi-modality configuration initialised from them; return per
     configuration the validation predictions per patient (patient_id, risk | p_dead_5y, att_*).
@@ -114,8 +116,9 @@ def train_fold(
     an interrupted fold resumes where it stopped. The fold's stages share one FoldReuse: the seeded initial
     net is built once, images are resized once, a stage's weights reach the next one in memory, and a stage's
     last validation epoch is its prediction when it computed exactly that (else the checkpoint predicts).
+    `shared`: the run's images and initial nets, when its folds train in this process one after another.
     """
-    reuse = FoldReuse.for_config(cfg)
+    reuse = FoldReuse.for_config(cfg, shared)
     best = run_stages(cfg, task, train, val, out_dir, configurations, reuse=reuse)
     n_gen = n_genomic(list(train) + list(val))
     records = [r for r in val if get_task(task).eligible_record(r)]
