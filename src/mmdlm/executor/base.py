@@ -47,7 +47,6 @@ class Executor(ABC):
     def workers(self) -> int:
         """How many items can run at once (worker processes or threads)."""
 
-    @abstractmethod
     def map(
         self,
         fn: Callable[[T], R],
@@ -58,6 +57,14 @@ class Executor(ABC):
     ) -> Iterator[Outcome[T, R]]:
         """Run fn(item) for every item; yield each Outcome as it completes (one per item, in completion
         order). `label` names the tasks; `resources` are Dask worker resources an item needs."""
+        items = list(items)
+        return self._run(fn, items, label, dict(resources or {}) or None) if items else iter(())
+
+    @abstractmethod
+    def _run(
+        self, fn: Callable[[T], R], items: list[T], label: str, needs: dict[str, float] | None
+    ) -> Iterator[Outcome[T, R]]:
+        """The backend's map over a non-empty list: `needs` are the worker resources, or None."""
 
     @abstractmethod
     def close(self) -> None:

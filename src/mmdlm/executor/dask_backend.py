@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from mmdlm.errors import MmdlmError
@@ -54,23 +54,14 @@ class DaskExecutor(Executor):
         info = self.client.scheduler_info()
         return {"kind": self.kind, "workers": self.workers, "scheduler": info.get("address")}
 
-    def map(
-        self,
-        fn: Callable[[T], R],
-        items: Sequence[T],
-        *,
-        label: str,
-        resources: Mapping[str, float] | None = None,
+    def _run(
+        self, fn: Callable[[T], R], items: list[T], label: str, needs: dict[str, float] | None
     ) -> Iterator[Outcome[T, R]]:
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
-        items = list(items)
-        if not items:
-            return
         token = uuid.uuid4().hex[:8]
-        needs = dict(resources or {}) or None
         futures = {
             self.client.submit(fn, item, key=f"mmdlm-{label}-{i}-{token}", pure=False, resources=needs): i
             for i, item in enumerate(items)

@@ -4,7 +4,7 @@ and workers end when this process dies (Linux parent-death signals), even after 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
@@ -30,15 +30,9 @@ class LocalExecutor(Executor):
     def close(self) -> None:
         """Nothing held between maps: each map's pool ends with it."""
 
-    def map(
-        self,
-        fn: Callable[[T], R],
-        items: Sequence[T],
-        *,
-        label: str,
-        resources: Mapping[str, float] | None = None,
+    def _run(
+        self, fn: Callable[[T], R], items: list[T], label: str, needs: dict[str, float] | None
     ) -> Iterator[Outcome[T, R]]:
-        items = list(items)
         if self._workers == 1 or len(items) <= 1:
             yield from _inline(fn, items)
             return
