@@ -13,6 +13,7 @@ import pandas as pd
 
 from mmdlm.atomic import atomic_path
 from mmdlm.errors import MmdlmError
+from mmdlm.explain.figure import save_figure
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES
 
 ATTENTION_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
@@ -88,8 +89,4 @@ def plot_attention(path: str | Path, summary: pd.DataFrame) -> Path:
         ax.set_title(f"modality attention - {task}")
     axes[0][-1].legend(fontsize=8, loc="upper right")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -11,6 +11,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from mmdlm.atomic import atomic_path
+from mmdlm.explain.figure import save_figure
 from mmdlm.modalities import IMAGE_MODALITIES
 
 #: Column titles of the gallery.
@@ -73,8 +74,4 @@ def write_gallery(path: str | Path, rows: Sequence[GalleryRow], title: str = "Gr
         axes[i][0].set_ylabel(f"{row.patient_id}\n{row.group}\n{row.score_name} {row.score:.3g}", fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

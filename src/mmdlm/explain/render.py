@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdlm.atomic import atomic_path
 from mmdlm.explain.classes import TileClasses
+from mmdlm.explain.figure import save_figure
 from mmdlm.slides.tissue import Thumbnail
 
 
@@ -53,8 +53,4 @@ def write_markup_figure(path: str | Path, overlay: np.ndarray, classes: TileClas
               title="class (opacity = certainty)", title_fontsize=8)
     ax.set_title(title + (f"\n{context}" if context else ""), fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, bbox_inches="tight")
