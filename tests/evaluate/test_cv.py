@@ -4,60 +4,33 @@ predictions.csv, metrics.json, reuse, and bad input."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from lifelines.utils import concordance_index
 
-from mmdlm.config import Config
-from mmdlm.data.records import PatientRecord
-from mmdlm.data.sources import ArraySource
-from mmdlm.errors import MmdlmError
-from mmdlm.evaluate.cv import PREDICTION_COLUMNS, run_cv
-from mmdlm.modalities import CONFIGURATIONS
+sys.path.insert(0, str(Path(__file__).parent))
+import small_run  # noqa: E402
+from small_run import CONFS  # noqa: E402
 
-CONFS = ("radiology", "histology", "histo_radiology")
+from mmdlm.config import Config  # noqa: E402
+from mmdlm.data.records import PatientRecord  # noqa: E402
+from mmdlm.errors import MmdlmError  # noqa: E402
+from mmdlm.evaluate.cv import PREDICTION_COLUMNS, run_cv  # noqa: E402
 
 
-def _records(n=90, seed=0):
-    rng = np.random.default_rng(seed)
-    recs = []
-    for i in range(n):
-        hazard = rng.normal()
-        t = float(rng.exponential(40 * np.exp(-hazard)))
-        c = float(rng.uniform(20, 120))
-        event = int(t <= c)
-        time = min(t, c)
-        label = 1 if event and time < 60 else (0 if time >= 60 else None)
-        img = ArraySource(np.zeros((1, 4, 4, 3), np.uint8))
-        images = {"tile_10x": img, "tile_5x": img}
-        if i % 10:  # every tenth patient has no radiology
-            images["radiology"] = img
-        rec = PatientRecord(f"P{i:03d}", time, event, label, images, np.zeros(3, np.float32))
-        rec.hazard = hazard
-        recs.append(rec)
-    return recs
+def _records():
+    return small_run.records(90)
 
 
 def fake_train_fold(cfg, task, train, val, out_dir, configurations, calls=None):
-    """Scores = planted hazard + noise that shrinks with more modalities; two rows per patient."""
+    """small_run's planted-signal stand-in, recording the folds it was called for."""
     if calls is not None:
         calls.append(out_dir.name)
-    rng = np.random.default_rng(len(train))
-    out = {}
-    for conf in configurations:
-        noise = 1.5 / len(CONFIGURATIONS[conf])
-        rows = []
-        for r in val:
-            for _ in range(2):
-                s = r.hazard + rng.normal(0, noise)
-                rows.append({"patient_id": r.patient_id, "risk": s, "p_dead_5y": 1 / (1 + np.exp(-s)),
-                             "att_tile_10x": 0.5, "att_tile_5x": 0.3, "att_radiology": 0.2,
-                             "att_genomics": 0.0})
-        df = pd.DataFrame(rows)
-        out[conf] = df.drop(columns=["p_dead_5y"]) if task == "cox" else df.drop(columns=["risk"])
-    return out
+    return small_run.train_fold(cfg, task, train, val, out_dir, configurations)
 
 
 def _cfg(**cv):
@@ -203,3 +176,23 @@ def test_reference_is_pre_specified_and_compared_on_the_same_patients(tmp_path):
     with pytest.raises(MmdlmError, match="reference configuration histo_radiology_genomics was not"):
         run_cv(_cfg(reference="histo_radiology_genomics"), recs, tmp_path / "c", "cox", CONFS,
                train_fold=_radiology_best)
+
+
+def test_a_folds_cache_follows_the_sections_its_family_depends_on(tmp_path):
+    """The end-to-end family's folds are reused when only the MIL section changes; a family that names the
+    section (the MIL family's settings) retrains them."""
+    from mmdlm.evaluate.cv import FOLD_SETTINGS, run_cv_tasks
+    from mmdlm.pipeline.families import get_family
+
+    recs, cfg = _records(), _cfg(bootstrap=0)
+    other = cfg.model_copy(update={"mil": cfg.mil.model_copy(update={"epochs_unimodal": 3})})
+    assert get_family("end_to_end").settings == FOLD_SETTINGS
+    mil = get_family("mil").settings
+    assert "mil" in mil
+    for settings, retrained in ((FOLD_SETTINGS, []), (mil, ["fold_0", "fold_1", "fold_2"])):
+        run = tmp_path / settings[-1]
+        run_cv_tasks(cfg, recs, run, ["cox"], CONFS, train_fold=fake_train_fold, settings=settings)
+        calls = []
+        run_cv_tasks(other, recs, run, ["cox"], CONFS, settings=settings,
+                     train_fold=lambda *a, calls=calls: fake_train_fold(*a, calls=calls))
+        assert calls == retrained

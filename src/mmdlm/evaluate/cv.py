@@ -56,13 +56,15 @@ def _default_train_fold(cfg) -> TrainFold:
     return partial(train_fold, shared=RunShare.for_config(cfg))
 
 
-def _fold_key(cfg, task: str, val_ids: list[str], train_ids: list[str],
+#: the config sections a fold's predictions depend on, by default (a model family may add its own section)
+FOLD_SETTINGS = ("seed", "data", "model", "train")
+
+
+def _fold_key(cfg, settings: Sequence[str], task: str, val_ids: list[str], train_ids: list[str],
               configurations: tuple[str, ...]) -> str:
-    """Hash of everything a fold's predictions depend on (training settings, patients, configurations)."""
+    """Hash of everything a fold's predictions depend on (`settings` sections, patients, configurations)."""
     dump = cfg.model_dump(mode="json")
-    relevant = {k: dump.get(k) for k in ("seed", "data", "model", "train")}
-    if cfg.model.family == "mil":  # the MIL family's own training settings
-        relevant["mil"] = dump.get("mil")
+    relevant = {k: dump.get(k) for k in settings}
     blob = json.dumps([relevant, task, sorted(val_ids), sorted(train_ids), sorted(configurations)],
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -154,7 +156,7 @@ def run_fold(args: tuple[Any, FoldJob, TrainFold]) -> pd.DataFrame:
 
 
 def _plan_task(cfg, records: Sequence, run_dir: Path, task: str,
-               configurations: Sequence[str] | None) -> _TaskPlan:
+               configurations: Sequence[str] | None, settings: Sequence[str]) -> _TaskPlan:
     """Folds of `task` (RUN/folds.json), the folds' cached predictions, and the folds still to train."""
     task = check_task(task)
     configurations = check_configurations(configurations, cfg.cv.configurations_for(task))
@@ -168,7 +170,7 @@ def _plan_task(cfg, records: Sequence, run_dir: Path, task: str,
         val_ids = sorted(p for p, f in folds.items() if f == k)
         train_ids = sorted(p for p, f in folds.items() if f != k)
         out_dir = RunLayout(run_dir).fold_dir(task, k)
-        key = _fold_key(cfg, task, val_ids, train_ids, configurations)
+        key = _fold_key(cfg, settings, task, val_ids, train_ids, configurations)
         cached = _read_fold_cache(out_dir, key)
         if cached is not None:
             log.info("cv %s fold %d: predictions reused from %s", task, k, out_dir)
@@ -240,12 +242,14 @@ def _finish_task(cfg, plan: _TaskPlan, run_dir: Path,
 
 def run_cv_tasks(cfg, records: Sequence, run_dir: Path, tasks: Sequence[str],
                  configurations: Sequence[str] | None = None, *, train_fold: TrainFold | None = None,
-                 clinical: pd.DataFrame | None = None) -> dict[str, tuple[pd.DataFrame, dict]]:
+                 clinical: pd.DataFrame | None = None,
+                 settings: Sequence[str] = FOLD_SETTINGS) -> dict[str, tuple[pd.DataFrame, dict]]:
     """run_cv for several tasks, their folds trained together on cfg.executor (one task per (task, fold));
-    results and files as running run_cv task by task."""
+    results and files as running run_cv task by task. A fold's cached predictions are reused while the
+    config's `settings` sections are unchanged."""
     train_fold = train_fold or _default_train_fold(cfg)
     run_dir = Path(run_dir)
-    plans = [_plan_task(cfg, records, run_dir, t, configurations) for t in tasks]
+    plans = [_plan_task(cfg, records, run_dir, t, configurations, settings) for t in tasks]
     read_metrics(RunLayout(run_dir).metrics_json)  # entries it keeps must validate: refused before training
     _train_folds(cfg, plans, train_fold)
     return {plan.task: _finish_task(cfg, plan, run_dir, clinical) for plan in plans}

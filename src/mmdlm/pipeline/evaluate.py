@@ -73,7 +73,7 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
             save_config(run_dir, cfg)
             snapshot_manifest(cohort, run_dir)
             run_cv_tasks(cfg, records, run_dir, tasks, configurations, train_fold=train_fold,
-                         clinical=patients)
+                         clinical=patients, settings=family.settings)
             path = RunLayout(run_dir).metrics_json
             metrics = read_metrics(path).dump()
             try:

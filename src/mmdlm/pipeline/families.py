@@ -23,13 +23,15 @@ Predict = Callable[[Path, list, object], pd.DataFrame]
 class ModelFamily:
     """A model family: `model_file` is its fold model under RUN/cv/<task>/fold_<k>/<configuration>/;
     `load_records`, `trainer` (the runner's per-fold trainer) and `predictor` (one saved fold model on another
-    cohort's records) import what they need only when called."""
+    cohort's records) import what they need only when called; `settings` are the config sections its fold
+    predictions depend on (a change retrains the folds)."""
 
     name: str
     model_file: str
     load_records: LoadRecords
     trainer: Callable[[], TrainFold]
     predictor: Callable[[], Predict]
+    settings: tuple[str, ...] = ("seed", "data", "model", "train")
 
 
 def _stores_records(cfg, cohort, tiles, radiology, features):
@@ -72,7 +74,8 @@ _FAMILIES: dict[str, ModelFamily] = {
     f.name: f
     for f in (
         ModelFamily("end_to_end", "model.ckpt", _stores_records, lambda: None, _end_to_end_predict),
-        ModelFamily("mil", "mil_model.pt", _bags_records, _mil_trainer, _mil_predict),
+        ModelFamily("mil", "mil_model.pt", _bags_records, _mil_trainer, _mil_predict,
+                    settings=("seed", "data", "model", "train", "mil")),
     )
 }
 
