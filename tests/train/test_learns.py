@@ -38,5 +38,11 @@ def validation_cindex(tmp_path_factory) -> dict[str, float]:
 
 @pytest.mark.parametrize("configuration", CONFS)
 def test_each_branch_and_the_fused_model_learn_the_planted_signal(validation_cindex, configuration) -> None:
-    # 32 validation patients: chance is 0.5 +- ~0.055, a sign flip ~0.3
-    assert validation_cindex[configuration] > 0.65, validation_cindex
+    # 32 validation patients: chance is 0.5 +- ~0.055, a sign flip ~0.3. Measured (2026-12-02) over 13 seeds
+    # and thread counts: 0.59-0.77 per configuration, 0.66-0.73 on average. Without the batch-norm
+    # recalibration, this seed on 2 threads gave histo_5x 0.27: eval-mode statistics that lagged the weights.
+    assert validation_cindex[configuration] > 0.58, validation_cindex
+
+
+def test_the_configurations_learn_on_average(validation_cindex) -> None:
+    assert sum(validation_cindex.values()) / len(validation_cindex) > 0.65, validation_cindex

@@ -3,6 +3,9 @@ without changing a single number: the same weights and predictions as the stages
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
@@ -19,26 +22,18 @@ from mmdlm.train.predict import predict
 from mmdlm.train.reuse import FoldReuse
 from mmdlm.train.staged import train_fold
 
-TINY = {
-    "data": {"image_size": 24, "val_images_per_modality": 2},
-    "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
-    "train": {"batch_size": 8, "eval_batch_size": 5, "epochs_unimodal": 2, "epochs_multimodal": 1,
-              "cpu_threads": 1, "accelerator": "cpu"},  # where float32 validation is the prediction
-}
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny import same_weights, tiny_config  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def cfg() -> Config:
-    return Config.model_validate(TINY)
+def cfg() -> Config:  # on the CPU, where float32 validation is the prediction
+    return tiny_config(24, 2, eval_batch_size=5, epochs_unimodal=2, epochs_multimodal=1, accelerator="cpu")
 
 
 @pytest.fixture(scope="module")
 def records():
     return planted_records(n=18, size=32, images_per_patient=3, n_genomic=4, seed=5)
-
-
-def _same(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_image_cache_returns_the_resized_image_and_keeps_to_its_budget(records) -> None:
@@ -78,7 +73,7 @@ def test_shared_fold_state_gives_the_weights_and_predictions_of_stages_run_from_
     fit_stage(cfg, "cox", "histology", train, val, alone / "histology", epochs=1, init=init)
     for conf in ("genomics", "histology"):
         a = model_state(read_checkpoint(fold / conf / "model.ckpt"))
-        assert _same(a, model_state(read_checkpoint(alone / conf / "model.ckpt"))), conf
+        assert same_weights(a, model_state(read_checkpoint(alone / conf / "model.ckpt"))), conf
     # the predictions taken from the last validation epoch equal, bit for bit, those of the saved model
     for conf in confs:
         again = predict(fold / conf / "model.ckpt", val, cfg)
@@ -93,7 +88,7 @@ def test_kept_checkpoint_is_the_file_and_validation_is_the_prediction_only_in_pl
     res = fit_stage(cfg, "5yss", "histo_5x", train, val, tmp_path / "a", epochs=2, reuse=reuse)
     kept = reuse.checkpoints[res.model]
     disk = read_checkpoint(res.model)
-    assert _same(model_state(kept), model_state(disk))
+    assert same_weights(model_state(kept), model_state(disk))
     assert kept["hyper_parameters"] == disk["hyper_parameters"] and kept["epoch"] == disk["epoch"] == 1
     labelled = [r for r in val if r.label_5y is not None]
     pd.testing.assert_frame_equal(reuse.predictions[res.model], predict(res.model, labelled, cfg),
@@ -128,11 +123,11 @@ def test_a_recycled_net_is_reset_in_place_to_the_seeded_initial_net() -> None:
     torch.manual_seed(123)
     again = reuse.initial_net(key, lambda: pytest.fail("built twice"))
     assert again is first and torch.equal(torch.get_rng_state(), rng)
-    assert _same(again.state_dict(), initial) and again.training
+    assert same_weights(again.state_dict(), initial) and again.training
     assert all(p.requires_grad and p.grad is None for p in again.parameters())
     # with nothing handed back, the next stage gets a copy of the initial net
     other = reuse.initial_net(key, lambda: pytest.fail("built twice"))
-    assert other is not first and _same(other.state_dict(), initial)
+    assert other is not first and same_weights(other.state_dict(), initial)
 
 
 def test_folds_sharing_a_run_share_predict_as_folds_trained_alone(cfg, records, tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,22 +16,13 @@ from mmdlm.train.fit import fit_stage
 from mmdlm.train.predict import predict
 from mmdlm.train.staged import plan, train_fold
 
-TINY = {
-    "data": {"image_size": 32, "val_images_per_modality": 1},
-    "model": {"pretrained": "none", "width": 8, "dropout": 0.25},
-    "train": {
-        "batch_size": 8,
-        "eval_batch_size": 32,
-        "epochs_unimodal": 2,
-        "epochs_multimodal": 2,
-        "cpu_threads": 1,
-    },
-}
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny import same_weights, tiny_config  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def cfg() -> Config:
-    return Config.model_validate(TINY)
+    return tiny_config(32, 1, eval_batch_size=32, epochs_unimodal=2, epochs_multimodal=2)
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +34,13 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return model_state(read_checkpoint(path))
 
 
-def _same(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
 def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(
     cfg, records, tmp_path
 ) -> None:
     train, val = records[:14], records[14:]
     a = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "a", epochs=3)
     b = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "b", epochs=3)
-    assert _same(_weights(a.model), _weights(b.model))
+    assert same_weights(_weights(a.model), _weights(b.model))
     pa, pb = predict(a.model, val, cfg), predict(b.model, val, cfg)
     pd.testing.assert_frame_equal(pa, pb)
     assert list(pa.columns) == [
@@ -69,18 +57,18 @@ def test_same_seed_same_predictions_and_resume_reproduces_the_uninterrupted_run(
     # stopped after epoch 2, then resumed from last.ckpt: the same final weights as the uninterrupted run
     c1 = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "c", epochs=3, max_epochs=2)
     assert read_checkpoint(c1.last)["epoch"] == 1 and not (tmp_path / "c" / "done.json").exists()
-    assert not _same(_weights(c1.last), _weights(a.model))
+    assert not same_weights(_weights(c1.last), _weights(a.model))
     c2 = fit_stage(cfg, "cox", "histo_10x", train, val, tmp_path / "c", epochs=3)
-    assert _same(_weights(c2.model), _weights(a.model))
+    assert same_weights(_weights(c2.model), _weights(a.model))
     assert (tmp_path / "c" / "done.json").is_file()
     assert (tmp_path / "c" / "logs" / "csv" / "metrics.csv").is_file()
     resumed_log = (tmp_path / "c" / "logs" / "csv-resumed-2" / "metrics.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in resumed_log[1:]] == ["2", "2"]  # epoch 2 only, epochs 0-1 kept
     assert any((tmp_path / "c" / "logs" / "tensorboard").glob("events.out.tfevents.*"))
     # a different seed gives different weights (the test can fail)
-    other = Config.model_validate({**TINY, "seed": 1})
+    other = cfg.model_copy(update={"seed": 1})
     d = fit_stage(other, "cox", "histo_10x", train, val, tmp_path / "d", epochs=1)
-    assert not _same(_weights(d.model), _weights(a.model))
+    assert not same_weights(_weights(d.model), _weights(a.model))
 
 
 def test_checkpoints_load_weights_only_with_plain_metadata(cfg, records, tmp_path) -> None:

@@ -23,6 +23,10 @@ class TrainConfig(StrictModel):
     #: 200-400 epochs, or the epoch with the best validation metric (optimistic in cross-validation, where the
     #: validation fold is then also the selection set)
     select: Literal["last_epoch", "best_val"] = "last_epoch"
+    #: recompute the batch-norm statistics over the training patients for the weights a stage hands on
+    #: (mmdlm.train.batchnorm); false keeps the running averages collected during training, which in short
+    #: stages lag the weights
+    recalibrate_batchnorm: bool = True
     #: write last.ckpt (full state with optimizer, to resume an interrupted stage) every this many epochs
     #: (0: never; an interrupted stage starts again, finished stages are still reused)
     resume_every_n_epochs: int = Field(1, ge=0)

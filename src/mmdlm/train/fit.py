@@ -235,6 +235,8 @@ def fit_stage(
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
+    from mmdlm.train.batchnorm import RecalibrateBatchNorm
+
     if configuration not in CONFIGURATIONS:
         raise MmdlmError(
             f"unknown configuration '{configuration}'; choose from {', '.join(CONFIGURATIONS)}",
@@ -324,7 +326,10 @@ def fit_stage(
         enable_version_counter=False,
         auto_insert_metric_name=False,
     )
-    callbacks_all = [checkpoint]
+    callbacks_all: list[L.Callback] = [checkpoint]
+    if cfg.train.recalibrate_batchnorm:  # over the training patients' fixed evaluation combinations
+        calibration = eval_loader(train, active, cfg, n_gen, pin_memory=pin, cache=images)
+        callbacks_all.insert(0, RecalibrateBatchNorm(calibration, epochs, every_epoch=by_val))
     # after `checkpoint`: the full state (optimizer too) to resume an interrupted stage, every
     # train.resume_every_n_epochs epochs (0: none; an interrupted stage then starts again)
     if cfg.train.resume_every_n_epochs:

@@ -23,6 +23,12 @@ log = logging.getLogger("mmdlm.train")
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
 
 
+def batch_to_device(batch: dict, device: str | torch.device) -> dict:
+    """A loader batch (tensors, and dicts of tensors per modality) moved to `device`."""
+    return {k: ({m: x.to(device) for m, x in v.items()} if isinstance(v, dict) else v.to(device))
+            for k, v in batch.items()}
+
+
 def batch_inputs(batch: dict, channels_last: bool) -> dict[str, torch.Tensor]:
     """Model inputs from a collated batch already on the device (uint8 images normalised here)."""
     inputs = {m: normalise(x, channels_last) for m, x in batch["images"].items()}

@@ -17,7 +17,7 @@ from mmdlm.model.fusion import MultimodalNet, mute
 from mmdlm.tasks.registry import get_task
 from mmdlm.train.checkpoints import load_model
 from mmdlm.train.loaders import eval_loader
-from mmdlm.train.module import ATT_COLUMNS, aggregate, batch_inputs, scores_of
+from mmdlm.train.module import ATT_COLUMNS, aggregate, batch_inputs, batch_to_device, scores_of
 
 
 @torch.inference_mode()
@@ -35,10 +35,7 @@ def predict_model(
     loader = eval_loader(records, active, cfg, n_genomic, persistent=False, cache=cache)
     parts = []
     for batch in loader:
-        batch = {
-            k: ({m: x.to(device) for m, x in v.items()} if isinstance(v, dict) else v.to(device))
-            for k, v in batch.items()
-        }
+        batch = batch_to_device(batch, device)
         out = model(batch_inputs(batch, False), mute(batch["mask"], active))
         parts.append(
             (
