@@ -42,8 +42,8 @@ def register(app: typer.Typer) -> None:
         from mmdlm.atomic import atomic_path
         from mmdlm.config import load_config, packaged_config
         from mmdlm.errors import MmdlmError
-        from mmdlm.explain.run import default_sources, explain_run
         from mmdlm.modalities import CONFIGURATIONS
+        from mmdlm.pipeline.families import ExplainRequest, get_family
         from mmdlm.rundir import run_lock
         from mmdlm.tasks.registry import check_task_name
 
@@ -60,33 +60,11 @@ def register(app: typer.Typer) -> None:
                 f"unknown configuration '{configuration}'; known: {list(CONFIGURATIONS)}",
                 field="--configuration",
             )
-        if cfg.model.family == "mil":  # per-tile attention and risk maps of the MIL family
-            from mmdlm.mil.explain import explain_mil_run
-
-            feats = features or run.parent / "features"
-            with run_lock(run), atomic_path(run / "explain") as tmp:
-                done = explain_mil_run(
-                    cfg, run, cohort or run / "manifest", feats, tmp, _split(patients), configuration
-                )
-            typer.echo(
-                f"MIL maps of {len(done['patients'])} patients ({done['configuration']}) -> {run / 'explain'}"
-            )
-            return
-        sources = default_sources(run, cohort, tiles, radiology)
+        family = get_family(cfg.model.family)  # the end-to-end Grad-CAM and markup, or the MIL maps
+        request = ExplainRequest(run, cohort, tiles, radiology, features, tasks, _split(patients),
+                                 _split(slides), configuration)
         with run_lock(run), atomic_path(run / "explain") as tmp:
-            summary = explain_run(
-                sources,
-                cfg,
-                tmp,
-                tasks=tasks,
-                patients=_split(patients),
-                slides=_split(slides),
-                configuration=configuration,
-            )
-        for name, entry in summary["tasks"].items():
-            gallery = entry["gallery"].get("file", entry["gallery"].get("skipped"))
-            marked = ", ".join(f"{m['slide_id']} ({m['n_tiles']} tiles)" for m in entry["markup"]) or "none"
-            typer.echo(
-                f"{name}: {entry['configuration']} fold {entry['fold']}; gallery: {gallery}; markup: {marked}"
-            )
+            lines = family.explainer()(cfg, request, tmp)
+        for line in lines:
+            typer.echo(line)
         typer.echo(f"-> {run / 'explain'}")

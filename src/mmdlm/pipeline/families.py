@@ -20,17 +20,38 @@ Predict = Callable[[Path, list, object], pd.DataFrame]
 
 
 @dataclass(frozen=True)
+class ExplainRequest:
+    """What `mmdlm explain` asks of a run: its folder, the inputs given (None: the run's own), and the
+    tasks, patients, slides and configuration to explain (None: the defaults)."""
+
+    run: Path
+    cohort: Path | None = None
+    tiles: Path | None = None
+    radiology: Path | None = None
+    features: Path | None = None
+    tasks: list[str] | None = None
+    patients: list[str] | None = None
+    slides: list[str] | None = None
+    configuration: str | None = None
+
+
+#: (cfg, request, output folder) -> one line per result, for the command's output
+Explain = Callable[[object, ExplainRequest, Path], list[str]]
+
+
+@dataclass(frozen=True)
 class ModelFamily:
     """A model family: `model_file` is its fold model under RUN/cv/<task>/fold_<k>/<configuration>/;
     `load_records`, `trainer` (the runner's per-fold trainer) and `predictor` (one saved fold model on another
-    cohort's records) import what they need only when called; `settings` are the config sections its fold
-    predictions depend on (a change retrains the folds)."""
+    cohort's records) and `explainer` (a run's explanations) import what they need only when called;
+    `settings` are the config sections its fold predictions depend on (a change retrains the folds)."""
 
     name: str
     model_file: str
     load_records: LoadRecords
     trainer: Callable[[], TrainFold]
     predictor: Callable[[], Predict]
+    explainer: Callable[[], Explain]
     settings: tuple[str, ...] = ("seed", "data", "model", "train")
 
 
@@ -45,6 +66,24 @@ def _end_to_end_predict() -> Predict:
     from mmdlm.train.predict import predict
 
     return predict
+
+
+def _end_to_end_explainer() -> Explain:
+    from mmdlm.explain.run import default_sources, explain_run
+
+    def explain(cfg, req: ExplainRequest, out_dir: Path) -> list[str]:
+        sources = default_sources(req.run, req.cohort, req.tiles, req.radiology)
+        summary = explain_run(sources, cfg, out_dir, tasks=req.tasks, patients=req.patients,
+                              slides=req.slides, configuration=req.configuration)
+        lines = []
+        for name, entry in summary["tasks"].items():
+            gallery = entry["gallery"].get("file", entry["gallery"].get("skipped"))
+            marked = ", ".join(f"{m['slide_id']} ({m['n_tiles']} tiles)" for m in entry["markup"]) or "none"
+            lines.append(f"{name}: {entry['configuration']} fold {entry['fold']}; gallery: {gallery}; "
+                         f"markup: {marked}")
+        return lines
+
+    return explain
 
 
 def _bags_records(cfg, cohort, tiles, radiology, features):
@@ -68,13 +107,27 @@ def _mil_predict() -> Predict:
     return lambda path, records, cfg: predict_saved(path, records)
 
 
+def _mil_explainer() -> Explain:
+    from mmdlm.mil.explain import explain_mil_run
+
+    def explain(cfg, req: ExplainRequest, out_dir: Path) -> list[str]:
+        """Per-tile attention and risk maps (the features default to RUN/../features)."""
+        done = explain_mil_run(cfg, req.run, req.cohort or req.run / "manifest",
+                               req.features or req.run.parent / "features", out_dir, req.patients,
+                               req.configuration)
+        return [f"MIL maps of {len(done['patients'])} patients ({done['configuration']})"]
+
+    return explain
+
+
 #: the paper's protocol (ResNet18 per image modality, end to end on tile and radiology stores; the runner's
 #: default trainer), and gated-attention MIL over every tile's foundation-model features (`mmdlm features`)
 _FAMILIES: dict[str, ModelFamily] = {
     f.name: f
     for f in (
-        ModelFamily("end_to_end", "model.ckpt", _stores_records, lambda: None, _end_to_end_predict),
-        ModelFamily("mil", "mil_model.pt", _bags_records, _mil_trainer, _mil_predict,
+        ModelFamily("end_to_end", "model.ckpt", _stores_records, lambda: None, _end_to_end_predict,
+                    _end_to_end_explainer),
+        ModelFamily("mil", "mil_model.pt", _bags_records, _mil_trainer, _mil_predict, _mil_explainer,
                     settings=("seed", "data", "model", "train", "mil")),
     )
 }
