@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from mmdlm.errors import MmdlmError
+from mmdlm.evaluate.cv import FOLD_SETTINGS
 
 #: (cfg, cohort, tiles, radiology, features) -> (records, skipped patient ids)
 LoadRecords = Callable[..., tuple[list, tuple[str, ...]]]
@@ -52,7 +53,7 @@ class ModelFamily:
     trainer: Callable[[], TrainFold]
     predictor: Callable[[], Predict]
     explainer: Callable[[], Explain]
-    settings: tuple[str, ...] = ("seed", "data", "model", "train")
+    settings: tuple[str, ...] = FOLD_SETTINGS
 
 
 def _stores_records(cfg, cohort, tiles, radiology, features):
@@ -128,7 +129,7 @@ _FAMILIES: dict[str, ModelFamily] = {
         ModelFamily("end_to_end", "model.ckpt", _stores_records, lambda: None, _end_to_end_predict,
                     _end_to_end_explainer),
         ModelFamily("mil", "mil_model.pt", _bags_records, _mil_trainer, _mil_predict, _mil_explainer,
-                    settings=("seed", "data", "model", "train", "mil")),
+                    settings=(*FOLD_SETTINGS, "mil")),
     )
 }
 
