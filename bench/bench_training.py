@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from mmdlm.config import Config
+from mmdlm.data.batch import Batch
 from mmdlm.data.records import load_records
 from mmdlm.data.samples import collate
 from mmdlm.data.toy import planted_records, write_toy_stores
@@ -67,24 +68,13 @@ def _module(cfg: Config, configuration: str, n_gen: int, device: torch.device) -
     return m.to(device)
 
 
-def _to(batch: dict, device: torch.device) -> dict:
-    return {
-        k: (
-            {m: x.to(device, non_blocking=True) for m, x in v.items()}
-            if isinstance(v, dict)
-            else v.to(device, non_blocking=True)
-        )
-        for k, v in batch.items()
-    }
-
-
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
 def compute_ceiling(
-    module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool
+    module: SurvivalModule, batch: Batch, device: torch.device, steps: int, bf16: bool
 ) -> dict:
     """Forward+backward+SGD step on one batch already on the device: samples/s and FLOPs per sample."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -103,17 +93,17 @@ def compute_ceiling(
     step()
     with FlopCounterMode(display=False) as counter:
         step()
-    flops = counter.get_total_flops() / len(batch["index"])
+    flops = counter.get_total_flops() / len(batch)
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
     _sync(device)
     dt = time.perf_counter() - t0
-    return {"samples_per_s": steps * len(batch["index"]) / dt, "flops_per_sample": flops}
+    return {"samples_per_s": steps * len(batch) / dt, "flops_per_sample": flops}
 
 
-def epoch_ceiling(module: SurvivalModule, batches: list[dict], device: torch.device, bf16: bool) -> float:
+def epoch_ceiling(module: SurvivalModule, batches: list[Batch], device: torch.device, bf16: bool) -> float:
     """Forward+backward+SGD step over one epoch's batches already in memory (the same draws the loader gives,
     so the same mix of present and absent modalities): samples/s over two passes after a warm-up pass."""
     opt = module.configure_optimizers()
@@ -127,7 +117,7 @@ def epoch_ceiling(module: SurvivalModule, batches: list[dict], device: torch.dev
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            n += len(batch["index"])
+            n += len(batch)
         return n
 
     epoch()
@@ -139,13 +129,13 @@ def epoch_ceiling(module: SurvivalModule, batches: list[dict], device: torch.dev
 
 
 def forward_ceiling(
-    module: SurvivalModule, batch: dict, device: torch.device, steps: int, bf16: bool
+    module: SurvivalModule, batch: Batch, device: torch.device, steps: int, bf16: bool
 ) -> float:
     """Pure batched forward of one image branch (markup-style tile scoring), samples/s."""
     from mmdlm.data.transforms import normalise
 
     branch = module.model.branches["tile_10x"].eval()
-    x = normalise(batch["images"]["tile_10x"], device.type == "cuda")
+    x = normalise(batch.images["tile_10x"], device.type == "cuda")
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         branch(x)
         _sync(device)
@@ -171,7 +161,7 @@ def end_to_end(cfg: Config, records, configuration: str, epochs: int, device: to
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
             if trainer.current_epoch > 0:
-                self.n += len(batch["index"])
+                self.n += len(batch)
 
         def on_train_end(self, trainer, module) -> None:
             _sync(device)
@@ -227,7 +217,7 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
             from mmdlm.data.samples import TrainSamples
 
             ds = TrainSamples(recs, CONFIGURATIONS[conf], size, augment=False)
-            b = _to(collate([ds[k] for k in keys if k[0] < len(ds)], size, 10), device)
+            b = collate([ds[k] for k in keys if k[0] < len(ds)], size, 10).to(device, non_blocking=True)
             module = _module(cfg, conf, 10, device)
             st = steps if (gpu or size == 64 or conf == "genomics") else 1
             c = compute_ceiling(module, b, device, st, gpu)
@@ -260,7 +250,8 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
 
         n_gen = len(next(r.genomics for r in records if r.genomics is not None))
         loader = train_loader(records, CONFIGURATIONS[conf], lazy, n_gen)
-        batches = [_to(b, device) for b in loader]  # one epoch of the loader's own draws, in memory
+        # one epoch of the loader's own draws, in memory
+        batches = [b.to(device, non_blocking=True) for b in loader]
         # the ceiling is measured just before and just after the end-to-end run and averaged, so a drift in
         # the machine's speed (a shared VM's neighbours) weighs on both sides of the ratio alike
         before = epoch_ceiling(_module(cfg, conf, 10, device), batches, device, gpu)

@@ -139,7 +139,7 @@ def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
                             optim={"lr": cfg.train.lr, "momentum": cfg.train.momentum, "weight_decay": 0.0},
                             pretrained=False)
     opt = module.configure_optimizers()
-    batches = [b for b in train_loader(records, active, cfg, n_gen) if b["event"].sum() > 0]
+    batches = [b for b in train_loader(records, active, cfg, n_gen) if b.targets.event.sum() > 0]
     module.train()
     seconds = samples = 0.0
     for i, b in enumerate([batches[0], *batches]):
@@ -150,7 +150,7 @@ def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
         opt.step()
         if i:  # the first batch warms up
             seconds += time.perf_counter() - t0
-            samples += len(b["index"])
+            samples += len(b)
     train_s = seconds / samples
     module.eval()
     evals = list(eval_loader(records, active, cfg, n_gen))
@@ -161,7 +161,7 @@ def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
             t0 = time.perf_counter()
             module(b)
             seconds += time.perf_counter() - t0
-            samples += len(b["index"])
+            samples += len(b)
     return train_s, seconds / samples
 
 

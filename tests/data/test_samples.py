@@ -77,18 +77,18 @@ def test_collate_fills_missing_modalities_with_zeros_and_mask_false(records) -> 
     missing = [i for i, r in enumerate(records) if r.genomics is None or "radiology" not in r.images]
     assert missing
     batch = collate([ds[(i, 0)] for i in range(len(records))], 16, 4)
-    assert batch["mask"].shape == (len(records), 4) and batch["images"]["tile_10x"].shape == (
+    assert batch.mask.shape == (len(records), 4) and batch.images["tile_10x"].shape == (
         len(records),
         3,
         16,
         16,
     )
     for i, rec in enumerate(records):
-        assert batch["mask"][i].tolist() == rec.mask.tolist()
+        assert batch.mask[i].tolist() == rec.mask.tolist()
         if "radiology" not in rec.images:
-            assert torch.all(batch["images"]["radiology"][i] == 0)
+            assert torch.all(batch.images["radiology"][i] == 0)
         if rec.genomics is None:
-            assert torch.all(batch["genomics"][i] == 0)
+            assert torch.all(batch.genomics[i] == 0)
 
 
 def test_a_batch_is_prepared_on_one_torch_thread_and_equals_its_items(records, monkeypatch) -> None:
@@ -119,6 +119,6 @@ def test_a_batch_is_prepared_on_one_torch_thread_and_equals_its_items(records, m
             want = evaluation[i]
             assert got["index"] == want["index"]
             assert all(torch.equal(got["images"][m], want["images"][m]) for m in want["images"])
-        assert collate(batch, 16, 4)["images"]["tile_10x"].shape[0] == 4 and torch.get_num_threads() == 2
+        assert collate(batch, 16, 4).images["tile_10x"].shape[0] == 4 and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

@@ -148,7 +148,7 @@ def test_a_third_task_plugs_in_through_its_task_object(planted_fold, tmp_path: P
     with torch.no_grad():
         net_out = model(bags).model
         y = torch.tensor(np.searchsorted(cuts, [r.time for r in batch], side="right"))
-        expected = discrete_survival_nll(net_out.out, y, targets(batch)["event"], model.task.alpha)
+        expected = discrete_survival_nll(net_out.out, y, targets(batch).event, model.task.alpha)
         torch.testing.assert_close(model.task.loss(net_out, targets(batch)), expected)
 
 

@@ -19,6 +19,7 @@ from mmdlm.model.fusion import ModelOutput
 from mmdlm.tasks.discrete import DiscreteTask, bin_of, quantile_bins
 from mmdlm.tasks.losses import discrete_survival_nll
 from mmdlm.tasks.registry import get_task, task_names
+from mmdlm.tasks.targets import Targets
 
 
 def _reference_nll(logits: np.ndarray, y: np.ndarray, event: np.ndarray, alpha: float) -> float:
@@ -90,11 +91,10 @@ def _train_linear(cfg, task_name, train, val, out_dir, configurations):
     net = torch.nn.Linear(3, task.head_width)
     opt = torch.optim.Adam(net.parameters(), lr=0.05)
     x = torch.tensor(np.stack([r.genomics for r in train]))
-    batch = {"time": torch.tensor([r.time for r in train], dtype=torch.float32),
-             "event": torch.tensor([float(r.event) for r in train])}
+    targets = Targets.of([r.time for r in train], [float(r.event) for r in train], [None] * len(train))
     for _ in range(150):
         opt.zero_grad()
-        loss = task.loss(ModelOutput(net(x), torch.zeros(len(train), 4)), batch)
+        loss = task.loss(ModelOutput(net(x), torch.zeros(len(train), 4)), targets)
         loss.backward()
         opt.step()
     with torch.no_grad():

@@ -16,7 +16,6 @@ from mmdlm.train.batchnorm import recalibrate_batchnorm
 from mmdlm.train.checkpoints import load_model
 from mmdlm.train.fit import fit_stage
 from mmdlm.train.loaders import eval_loader
-from mmdlm.train.module import batch_inputs, batch_to_device
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny import same_weights, tiny_config  # noqa: E402
@@ -61,8 +60,7 @@ def test_a_stage_hands_on_the_statistics_of_its_final_weights(tmp_path) -> None:
     active = tuple(meta["active"])
     loader = eval_loader(train, active, cfg, meta["n_genomic"])
     before = {k: v.clone() for k, v in trained.items()}
-    n = recalibrate_batchnorm(a, loader, lambda batch: a(batch_inputs(batch_to_device(batch, "cpu"), False),
-                                                        mute(batch["mask"], active)))
+    n = recalibrate_batchnorm(a, loader, lambda batch: a(batch.to("cpu").inputs(), mute(batch.mask, active)))
     assert n > 0
     after = a.state_dict()
     for k, v in before.items():

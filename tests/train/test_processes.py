@@ -41,7 +41,7 @@ class Record(L.Callback):
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
         seen = out / f"seen_rank{trainer.global_rank}.txt"
         with seen.open("a") as fh:
-            fh.write(" ".join(str(i) for i in batch["index"].tolist()) + "\\n")
+            fh.write(" ".join(str(i) for i in batch.index.tolist()) + "\\n")
     def on_train_epoch_start(self, trainer, module):
         if trainer.current_epoch == %(slow_epoch)d:
             (out / "slow").write_text("waiting")

@@ -7,6 +7,7 @@ does not import torch: `mmdlm --help` stays fast.
 from mmdlm.lazy import by_module, lazy_exports
 
 _EXPORTS = by_module(__name__, {
+    "batch": "Batch",
     "records": "PatientRecord load_records n_genomic records_from_arrays",
     "samples": "EpochSampler EvalSamples TrainSamples collate fixed_images",
 })

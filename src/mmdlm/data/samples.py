@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from mmdlm.data.batch import Batch
 from mmdlm.data.cache import ImageCache
 from mmdlm.data.records import PatientRecord
 from mmdlm.data.threads import torch_threads
@@ -29,6 +30,7 @@ from mmdlm.data.transforms import (
     to_chw,
 )
 from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY
+from mmdlm.tasks.targets import NO_LABEL, Targets
 
 log = logging.getLogger("mmdlm.data")
 
@@ -69,7 +71,7 @@ def _sample(
         "mask": torch.from_numpy(mask.copy()),
         "time": rec.time,
         "event": rec.event,
-        "label": -1 if rec.label_5y is None else rec.label_5y,
+        "label": NO_LABEL if rec.label_5y is None else rec.label_5y,
     }
 
 
@@ -228,13 +230,14 @@ class EpochSampler(Sampler):
             yield int(order[i]), int(seeds[i])
 
 
-def collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
-    """Stack samples (on one torch thread); a modality missing from a sample is zeros with mask False."""
+def collate(samples: list[dict], image_size: int, n_genomic: int) -> Batch:
+    """Stack samples into a Batch (on one torch thread); a modality missing from a sample is zeros with mask
+    False."""
     with torch_threads(1):
         return _collate(samples, image_size, n_genomic)
 
 
-def _collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
+def _collate(samples: list[dict], image_size: int, n_genomic: int) -> Batch:
     batch = len(samples)
     images = {}
     for m in IMAGE_MODALITIES:
@@ -248,12 +251,11 @@ def _collate(samples: list[dict], image_size: int, n_genomic: int) -> dict:
     for i, s in enumerate(samples):
         if s["genomics"] is not None:
             genomics[i, :n_genomic] = s["genomics"]
-    return {
-        "images": images,
-        "genomics": genomics,
-        "mask": torch.stack([s["mask"] for s in samples]),
-        "index": torch.tensor([s["index"] for s in samples], dtype=torch.long),
-        "time": torch.tensor([s["time"] for s in samples], dtype=torch.float32),
-        "event": torch.tensor([s["event"] for s in samples], dtype=torch.float32),
-        "label": torch.tensor([s["label"] for s in samples], dtype=torch.long),
-    }
+    return Batch(
+        images=images,
+        genomics=genomics,
+        mask=torch.stack([s["mask"] for s in samples]),
+        index=torch.tensor([s["index"] for s in samples], dtype=torch.long),
+        targets=Targets.of([s["time"] for s in samples], [s["event"] for s in samples],
+                           [s["label"] for s in samples]),
+    )

@@ -14,7 +14,6 @@ import torch
 
 from mmdlm.data.records import PatientRecord
 from mmdlm.data.samples import EvalSamples, collate
-from mmdlm.data.transforms import normalise
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import IMAGE_MODALITIES, most_fused
 from mmdlm.runlayout import RunLayout
@@ -33,10 +32,8 @@ def patient_inputs(
     """The patient's first fixed evaluation combination (one image per present active modality) as a batch
     of 1: normalised image tensors, genomics, and the mask [1, M]."""
     sample = EvalSamples([record], tuple(active), image_size, 1, seed)[0]
-    batch = collate([sample], image_size, n_genomic)
-    inputs = {m: normalise(x.to(device)) for m, x in batch["images"].items()}
-    inputs["genomics"] = batch["genomics"].to(device)
-    return inputs, batch["mask"].to(device)
+    batch = collate([sample], image_size, n_genomic).to(device)
+    return batch.inputs(), batch.mask
 
 
 def patient_scores(predictions: pd.DataFrame, task: str, configuration: str) -> pd.Series:

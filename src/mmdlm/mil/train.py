@@ -12,6 +12,7 @@ from mmdlm.mil.config import MilConfig
 from mmdlm.mil.model import MilNet
 from mmdlm.modalities import MODALITIES
 from mmdlm.tasks.base import Task
+from mmdlm.tasks.targets import Targets
 
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
 
@@ -21,13 +22,9 @@ def trainable(records: list[BagRecord], active: tuple[str, ...], task: Task) -> 
     return [r for r in records if r.has_any(active) and task.eligible_record(r)]
 
 
-def targets(records: list[BagRecord]) -> dict[str, torch.Tensor]:
-    """The batch fields a Task's loss reads: time, event, and the 5-year label (-1 where there is none)."""
-    return {
-        "time": torch.tensor([r.time for r in records], dtype=torch.float32),
-        "event": torch.tensor([r.event for r in records], dtype=torch.float32),
-        "label": torch.tensor([-1 if r.label_5y is None else r.label_5y for r in records], dtype=torch.long),
-    }
+def targets(records: list[BagRecord]) -> Targets:
+    """What a Task's loss reads of a batch of patients: time, event, and the 5-year label."""
+    return Targets.of([r.time for r in records], [r.event for r in records], [r.label_5y for r in records])
 
 
 def fit(

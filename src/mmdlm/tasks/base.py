@@ -17,6 +17,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mmdlm.tasks.targets import Targets
+
 
 @dataclass(frozen=True)
 class Task:
@@ -49,8 +51,8 @@ class Task:
         """Width of the net's output layer (1: the output is squeezed to [B])."""
         raise NotImplementedError
 
-    def loss(self, out: Any, batch: dict, ties: str = "efron") -> Any:
-        """Training loss of the net output `out` on a collated batch."""
+    def loss(self, out: Any, targets: Targets, ties: str = "efron") -> Any:
+        """Training loss of the net output `out` against the batch's `targets`."""
         raise NotImplementedError
 
     def score(self, out: Any) -> Any:

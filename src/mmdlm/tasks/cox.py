@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmdlm.tasks.base import RiskTask
+
+if TYPE_CHECKING:
+    from mmdlm.tasks.targets import Targets
 
 
 @dataclass(frozen=True)
@@ -19,10 +22,10 @@ class CoxTask(RiskTask):
     def head_width(self) -> int:
         return 1
 
-    def loss(self, out: Any, batch: dict, ties: str = "efron") -> Any:
+    def loss(self, out: Any, targets: Targets, ties: str = "efron") -> Any:
         from mmdlm.tasks.losses import cox_ph_loss
 
-        return cox_ph_loss(out.out.float(), batch["time"], batch["event"], ties)
+        return cox_ph_loss(out.out.float(), targets.time, targets.event, ties)
 
     def score(self, out: Any) -> Any:
         return out.out.float()

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from mmdlm.errors import MmdlmError
 from mmdlm.tasks.base import RiskTask
+
+if TYPE_CHECKING:
+    from mmdlm.tasks.targets import Targets
 
 
 def quantile_bins(times: Sequence[float], events: Sequence[float], n_bins: int) -> tuple[float, ...]:
@@ -56,16 +59,16 @@ class DiscreteTask(RiskTask):
         return {"n_bins": self.n_bins, "alpha": self.alpha,
                 "cuts": None if self.cuts is None else list(self.cuts)}
 
-    def loss(self, out: Any, batch: dict, ties: str = "efron") -> Any:
+    def loss(self, out: Any, targets: Targets, ties: str = "efron") -> Any:
         import torch
 
         from mmdlm.tasks.losses import discrete_survival_nll
 
         if self.cuts is None:
             raise MmdlmError("discrete task used for training before its time bins were fitted", field="task")
-        cuts = torch.tensor(self.cuts, dtype=batch["time"].dtype, device=batch["time"].device)
-        y = torch.bucketize(batch["time"], cuts, right=True)
-        return discrete_survival_nll(out.out.float(), y, batch["event"], self.alpha)
+        cuts = torch.tensor(self.cuts, dtype=targets.time.dtype, device=targets.time.device)
+        y = torch.bucketize(targets.time, cuts, right=True)
+        return discrete_survival_nll(out.out.float(), y, targets.event, self.alpha)
 
     def score(self, out: Any) -> Any:
         import torch

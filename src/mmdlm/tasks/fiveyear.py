@@ -11,6 +11,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mmdlm.tasks.targets import Targets
+
 from mmdlm.tasks.base import Task
 
 
@@ -39,10 +41,10 @@ class FiveYearTask(Task):
     def head_width(self) -> int:
         return 2
 
-    def loss(self, out: Any, batch: dict, ties: str = "efron") -> Any:
+    def loss(self, out: Any, targets: Targets, ties: str = "efron") -> Any:
         from mmdlm.tasks.losses import survival_5y_loss
 
-        return survival_5y_loss(out.out.float(), batch["label"])
+        return survival_5y_loss(out.out.float(), targets.label)
 
     def score(self, out: Any) -> Any:
         import torch

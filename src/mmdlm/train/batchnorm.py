@@ -17,8 +17,6 @@ import lightning as L
 import torch
 from torch import nn
 
-from mmdlm.train.module import batch_to_device
-
 log = logging.getLogger(__name__)
 
 #: the batch-norm layers of torch (1d, 2d, 3d, lazy and sync variants all derive from it)
@@ -70,7 +68,7 @@ class RecalibrateBatchNorm(L.Callback):
         if self._done == epoch or not (self.every_epoch or epoch == self.epochs - 1):
             return
         device = module.device
-        n = recalibrate_batchnorm(module, self.loader, lambda batch: module(batch_to_device(batch, device)))
+        n = recalibrate_batchnorm(module, self.loader, lambda batch: module(batch.to(device)))
         self._done = epoch
         log.debug("epoch %d: %d batch-norm layers recalibrated", epoch, n)
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mmdlm.data.transforms import normalise
-from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES
+from mmdlm.data.batch import Batch
+from mmdlm.modalities import IMAGE_MODALITIES, MODALITIES
 from mmdlm.model.fusion import ModelOutput, MultimodalNet, mute
 from mmdlm.tasks.base import Task, nan_to_zero
 from mmdlm.tasks.registry import get_task
@@ -21,19 +21,6 @@ from mmdlm.tasks.registry import get_task
 log = logging.getLogger("mmdlm.train")
 
 ATT_COLUMNS = tuple(f"att_{m}" for m in MODALITIES)
-
-
-def batch_to_device(batch: dict, device: str | torch.device) -> dict:
-    """A loader batch (tensors, and dicts of tensors per modality) moved to `device`."""
-    return {k: ({m: x.to(device) for m, x in v.items()} if isinstance(v, dict) else v.to(device))
-            for k, v in batch.items()}
-
-
-def batch_inputs(batch: dict, channels_last: bool) -> dict[str, torch.Tensor]:
-    """Model inputs from a collated batch already on the device (uint8 images normalised here)."""
-    inputs = {m: normalise(x, channels_last) for m, x in batch["images"].items()}
-    inputs[GENOMICS] = batch["genomics"]
-    return inputs
 
 
 def scores_of(out: ModelOutput, task: str | Task) -> torch.Tensor:
@@ -125,9 +112,14 @@ class SurvivalModule(L.LightningModule):
             if k.startswith(prefixes) and k not in state:
                 state[k] = v
 
-    def forward(self, batch: dict) -> ModelOutput:
-        mask = mute(batch["mask"], self.active)
-        return self.model(batch_inputs(batch, self.hparams.channels_last), mask)
+    def forward(self, batch: Batch) -> ModelOutput:
+        mask = mute(batch.mask, self.active)
+        return self.model(batch.inputs(self.hparams.channels_last), mask)
+
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
+        """The loader's Batch on the module's device (asynchronous from pinned memory, as Lightning's own
+        transfer is, on devices other than the CPU and MPS)."""
+        return batch.to(device, non_blocking=torch.device(device).type not in ("cpu", "mps"))
 
     def on_train_start(self) -> None:
         log.debug("stage %s: training starts", self.hparams.configuration)
@@ -139,30 +131,28 @@ class SurvivalModule(L.LightningModule):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(self.current_epoch)
 
-    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         # dropout draws depend only on (seed, epoch, batch, rank): a resumed run replays the uninterrupted one
         key = zlib.crc32(f"{self.hparams.seed}:{self.current_epoch}:{batch_idx}:{self.global_rank}".encode())
         torch.manual_seed(key)
 
-    def _loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
-        return self.task_obj.loss(out, batch, self.hparams.ties)
+    def _loss(self, out: ModelOutput, batch: Batch) -> torch.Tensor:
+        return self.task_obj.loss(out, batch.targets, self.hparams.ties)
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         out = self(batch)
         loss = self._loss(out, batch)
-        self.log(
-            "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["index"]), sync_dist=True
-        )
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch), sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self) -> None:
         self._val_parts = []
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         out = self(batch)
         self._val_parts.append(
             (
-                batch["index"].cpu().numpy(),
+                batch.index.cpu().numpy(),
                 self.task_obj.score(out).cpu().numpy(),
                 out.attention.float().cpu().numpy(),
             )

@@ -17,7 +17,7 @@ from mmdlm.model.fusion import MultimodalNet, mute
 from mmdlm.tasks.registry import get_task
 from mmdlm.train.checkpoints import load_model
 from mmdlm.train.loaders import eval_loader
-from mmdlm.train.module import ATT_COLUMNS, aggregate, batch_inputs, batch_to_device, scores_of
+from mmdlm.train.module import ATT_COLUMNS, aggregate, scores_of
 
 
 @torch.inference_mode()
@@ -35,11 +35,11 @@ def predict_model(
     loader = eval_loader(records, active, cfg, n_genomic, persistent=False, cache=cache)
     parts = []
     for batch in loader:
-        batch = batch_to_device(batch, device)
-        out = model(batch_inputs(batch, False), mute(batch["mask"], active))
+        batch = batch.to(device)
+        out = model(batch.inputs(), mute(batch.mask, active))
         parts.append(
             (
-                batch["index"].cpu().numpy(),
+                batch.index.cpu().numpy(),
                 scores_of(out, model.task).cpu().numpy(),
                 out.attention.float().cpu().numpy(),
             )
