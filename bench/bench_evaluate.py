@@ -14,6 +14,7 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kirc"
 def run(out_dir: Path, epochs: int = 30) -> dict:
     """Ingest KIRC (DSS, top-10 alterations), run_cv(genomics, cox) with the real staged training."""
     from mmdlm.cohort.config import IngestConfig
+    from mmdlm.cohort.paths import CohortPaths
     from mmdlm.config import load_config, packaged_config
     from mmdlm.data.records import load_records
     from mmdlm.evaluate.baselines import baselines_for_cohort
@@ -30,7 +31,7 @@ def run(out_dir: Path, epochs: int = 30) -> dict:
         "train": base.train.model_copy(update={"epochs_unimodal": epochs, "epochs_multimodal": epochs}),
         "cv": base.cv.model_copy(update={"folds_cox": 6, "bootstrap": 1000}),
     })
-    records = load_records(cohort, None, None, cfg)
+    records = load_records(CohortPaths(cohort), cfg)
     t0 = time.perf_counter()
     _, m = run_cv(cfg, records, out_dir / "run", "cox", ["genomics"])
     wall = time.perf_counter() - t0

@@ -72,7 +72,7 @@ def run(out_dir: Path, crop: str = "fixed_fov") -> dict:
     (layout.root / "cohort.json").write_text(json.dumps({k: dump[k] for k in COHORT_SECTIONS}, indent=1))
     run_dir = Path(tempfile.mkdtemp(prefix="science-", dir=out_dir))
     try:
-        metrics = cross_validate(cfg, layout.manifest, layout.tiles, layout.radiology, run_dir)
+        metrics = cross_validate(cfg, layout.paths(), run_dir)
         truth = pd.read_csv(layout.sources / "truth.csv", dtype={"patient_id": str})
         cv = metrics["tasks"]["cox"]["configurations"]
         figures: dict = {"setting": f"synthetic cohort 120 patients, 3-fold CV, {crop} radiology crop, "

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.config import Config
 from mmdlm.data.batch import Batch
 from mmdlm.data.records import load_records
@@ -240,11 +241,11 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
     n = 256 if gpu else 128
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         recs = planted_records(n=n, size=size, images_per_patient=2 if gpu else 4, n_genomic=10, seed=1)
-        cohort, tiles, rad = write_toy_stores(recs, tmp)
+        stores = write_toy_stores(recs, tmp)
         # CPU: torch on one core (train.cpu_threads: 1), one loader worker process on the other
         cfg = _cfg(size, batch, 8 if gpu else 1, gpu)
         lazy = cfg.model_copy(update={"data": cfg.data.model_copy(update={"preload_max_mb": 0})})
-        records = load_records(cohort, tiles, rad, lazy)
+        records = load_records(stores, lazy)
         conf = "histo_radiology_genomics"
         from mmdlm.data.samples import TrainSamples
 
@@ -292,7 +293,7 @@ def synthetic_cindex(
     from mmdlm.train.staged import train_fold
 
     cfg = Config.model_validate(config)
-    records = load_records(cohort, tiles, rad, cfg)
+    records = load_records(CohortPaths(cohort, tiles, rad), cfg)
     confs = list(CONFIGURATIONS)
     events = np.array([r.event for r in records])
     split = StratifiedKFold(folds, shuffle=True, random_state=cfg.seed).split(np.zeros(len(records)), events)

@@ -70,6 +70,7 @@ def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
     t_python = time.time()
     from mmdlm.config import load_config
     from mmdlm.pipeline.evaluate import cross_validate
+    from mmdlm.pipeline.layout import CohortLayout
 
     moments = _Moments()
     for name, level in (("mmdlm.train", logging.DEBUG), ("mmdlm.evaluate", logging.INFO)):
@@ -78,8 +79,7 @@ def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
 
     t_imported = time.time()
     cfg = load_config(config)
-    stores = (cohort / "manifest", cohort / "tiles", cohort / "radiology")
-    cross_validate(cfg, *stores, run)
+    cross_validate(cfg, CohortLayout(cohort).paths(), run)
     t_end = time.time()
     first = moments.first_step
     (run / "wholerun.json").write_text(
@@ -217,7 +217,7 @@ def run(out_dir: Path) -> dict:
 
     torch.set_num_threads(cfg.train.cpu_threads or torch.get_num_threads())
     torch.use_deterministic_algorithms(cfg.train.deterministic)  # as Lightning sets it on CPU
-    records = load_records(layout.manifest, layout.tiles, layout.radiology, cfg)
+    records = load_records(layout.paths(), cfg)
     from mmdlm.evaluate.cv import _population
     from mmdlm.evaluate.folds import make_folds
 

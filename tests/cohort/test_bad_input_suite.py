@@ -114,12 +114,10 @@ def materials(module_dir: Path) -> dict[str, Path]:
     from mmdlm.pipeline.evaluate import cross_validate
     from mmdlm.synth.tiff import tissue_like, write_array_tiff
 
-    cohort, tiles, rad = write_toy_stores(
-        planted_records(n=30, size=8, images_per_patient=2, seed=1), module_dir / "toy"
-    )
+    stores = write_toy_stores(planted_records(n=30, size=8, images_per_patient=2, seed=1), module_dir / "toy")
     cfg = load_config(packaged_config("demo"))
     run = module_dir / "toy" / "run"
-    cross_validate(cfg, cohort, tiles, rad, run, tasks=["cox"], train_fold=_fake_train_fold)
+    cross_validate(cfg, stores, run, tasks=["cox"], train_fold=_fake_train_fold)
 
     (module_dir / "slide").mkdir()
     slide = write_array_tiff(module_dir / "slide" / "S1.tiff", tissue_like(512, 512, seed=2), mpp=0.5,
@@ -150,7 +148,8 @@ def materials(module_dir: Path) -> dict[str, Path]:
         "patient_id,path,kind,modality,plane,mask_path\n"
         f"TCGA-AA-0001,{vol / 'TCGA-AA-0001_ct.nii.gz'},nifti,CT,,{vol / 'tumour_mask.nii.gz'}\n"
     )
-    return {"cohort": cohort, "tiles": tiles, "radiology": rad, "run": run, "slide_manifest": sman,
+    return {"cohort": stores.manifest, "tiles": stores.tiles, "radiology": stores.radiology, "run": run,
+            "slide_manifest": sman,
             "rad_manifest": rman, "ct": vol}
 
 
@@ -648,6 +647,7 @@ def test_cv_logs_skipped_patients_in_the_run_log_and_prints_one_line(materials, 
     RUN/mmdlm.log."""
     import logging
 
+    from mmdlm.cohort.paths import CohortPaths
     from mmdlm.config import load_config, packaged_config
     from mmdlm.pipeline.evaluate import cross_validate
 
@@ -658,8 +658,9 @@ def test_cv_logs_skipped_patients_in_the_run_log_and_prints_one_line(materials, 
     pd.concat([pd.read_csv(cohort / "patients.csv"), extra]).to_csv(cohort / "patients.csv", index=False)
     run = tmp_path / "run"
     with caplog.at_level(logging.WARNING, logger="mmdlm"):
-        cross_validate(load_config(packaged_config("demo")), cohort, materials["tiles"],
-                       materials["radiology"], run, tasks=["cox"], train_fold=_fake_train_fold)
+        cross_validate(load_config(packaged_config("demo")),
+                       CohortPaths(cohort, materials["tiles"], materials["radiology"]), run, tasks=["cox"],
+                       train_fold=_fake_train_fold)
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert skipped == ["5 patient(s) without any modality (tiles, radiology or genomics) skipped"]
     log = (run / "mmdlm.log").read_text()

@@ -8,6 +8,7 @@ import logging
 import pandas as pd
 
 from mmdlm.cohort.manifest import write_manifest
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.config import Config
 from mmdlm.data.records import load_records_with_summary
 
@@ -31,7 +32,7 @@ def test_patient_without_any_modality_is_skipped_with_a_warning_and_a_count(tmp_
         summary={},
     )
     with caplog.at_level(logging.INFO, logger="mmdlm"):
-        records, summary = load_records_with_summary(tmp_path / "cohort", None, None, Config())
+        records, summary = load_records_with_summary(CohortPaths(tmp_path / "cohort"), Config())
     assert [r.patient_id for r in records] == ["P1", "P2"]
     assert summary.skipped_no_modality == 1 and summary.patients == 2 and summary.skipped_ids == ("P3",)
     # one warning line with the count (what `cv` prints); the patients themselves only at INFO (the run log)

@@ -21,8 +21,8 @@ def records():
 
 
 def test_load_records_reads_manifest_tile_store_and_radiology_store(records, tmp_path: Path) -> None:
-    cohort, tiles, rad = write_toy_stores(records, tmp_path)
-    got = load_records(cohort, tiles, rad, Config())
+    stores = write_toy_stores(records, tmp_path)
+    got = load_records(stores, Config())
     assert [r.patient_id for r in got] == [r.patient_id for r in records]
     for a, b in zip(got, records, strict=True):
         assert (a.time, a.event, a.label_5y) == (b.time, b.event, b.label_5y)
@@ -34,7 +34,7 @@ def test_load_records_reads_manifest_tile_store_and_radiology_store(records, tmp
         if "radiology" in b.images:
             np.testing.assert_array_equal(a.images["radiology"][0], b.images["radiology"][0])
     # above data.preload_max_mb the tiles stay on disk and are read lazily, tile by tile
-    lazy = load_records(cohort, tiles, rad, Config.model_validate({"data": {"preload_max_mb": 0}}))
+    lazy = load_records(stores, Config.model_validate({"data": {"preload_max_mb": 0}}))
     assert isinstance(lazy[0].images["tile_10x"], TileStoreSource)
     np.testing.assert_array_equal(lazy[4].images["tile_10x"][2], records[4].images["tile_10x"][2])
 

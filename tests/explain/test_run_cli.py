@@ -93,11 +93,12 @@ def test_explain_cli_writes_everything(run_dir: Path, run_cli, monkeypatch: pyte
     assert entry["gallery"]["patients"] == ["TCGA-SY-0001"]
     assert entry["gallery"]["folds"] == {"TCGA-SY-0001": 0}
     # the score shown is the fold-0 model's own on the explained input (not the 0.9 of predictions.csv)
+    from mmdlm.cohort.paths import CohortPaths
     from mmdlm.data.records import load_records
     from mmdlm.explain.patients import patient_inputs
 
     model, _ = load_model(run_dir / "cv" / "5yss" / "fold_0" / CONF / "model.ckpt")
-    rec = {r.patient_id: r for r in load_records(run_dir / "manifest", run_dir / "tiles", None,
+    rec = {r.patient_id: r for r in load_records(CohortPaths(run_dir / "manifest", run_dir / "tiles"),
                                                    Config.model_validate({"data": {"image_size": 32}}))}
     inputs, mask = patient_inputs(rec["TCGA-SY-0001"], CONFIGURATIONS[CONF], 32, 2, 0)
     with torch.no_grad():

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.config import load_config
 from mmdlm.errors import MmdlmError
 from mmdlm.features.store import MagnificationFeatures, write_slide_store
@@ -103,9 +104,9 @@ def test_mil_family_cross_validates_on_feature_stores(tmp_path: Path) -> None:
     cfg = load_config(cfg_file)
     run = tmp_path / "run"
     with pytest.raises(MmdlmError, match="--features"):
-        cross_validate(cfg, cohort, None, None, run)
+        cross_validate(cfg, CohortPaths(cohort), run)
     assert not run.exists()
-    metrics = cross_validate(cfg, cohort, None, None, run, features=feats)
+    metrics = cross_validate(cfg, CohortPaths(cohort, features=feats), run)
     cox = metrics["tasks"]["cox"]
     assert set(cox["configurations"]) == {"histo_10x", "histology"} and cox["n_folds"] == 3
     assert cox["configurations"]["histology"]["n_patients"] == 60
@@ -144,13 +145,13 @@ def test_mil_fold_models_score_an_external_cohort_matched_by_gene_name(tmp_path:
     cohort, feats = _cohort_with_stores(tmp_path / "train", genes=genes)
     cfg = _mil_config(tmp_path, ["histo_10x", "genomics"])
     run = tmp_path / "run"
-    cross_validate(cfg, cohort, None, None, run, features=feats)
+    cross_validate(cfg, CohortPaths(cohort, features=feats), run)
     ext, ext_feats = _cohort_with_stores(tmp_path / "ext", n=40, seed=7, genes=genes)
     swapped, swapped_feats = _cohort_with_stores(tmp_path / "swap", n=40, seed=7, genes=genes[::-1])
     with pytest.raises(MmdlmError, match="--features"):
-        evaluate_cohort(cfg, run, ext, None, None, "ext")
-    result = evaluate_cohort(cfg, run, ext, None, None, "ext", features=ext_feats)
-    evaluate_cohort(cfg, run, swapped, None, None, "swap", features=swapped_feats)
+        evaluate_cohort(cfg, run, CohortPaths(ext), "ext")
+    result = evaluate_cohort(cfg, run, CohortPaths(ext, features=ext_feats), "ext")
+    evaluate_cohort(cfg, run, CohortPaths(swapped, features=swapped_feats), "swap")
     a = pd.read_csv(run / "external" / "ext" / "predictions.csv")
     b = pd.read_csv(run / "external" / "swap" / "predictions.csv")
     assert len(a) == 2 * 3 * 40  # configurations x fold models x patients
@@ -168,7 +169,7 @@ def test_mil_fold_models_score_an_external_cohort_matched_by_gene_name(tmp_path:
     # stores from another encoder are refused, naming the model file and the patient
     other, other_feats = _cohort_with_stores(tmp_path / "other", n=40, seed=7, genes=genes, encoder_key="x")
     with pytest.raises(MmdlmError, match="another encoder") as exc:
-        evaluate_cohort(cfg, run, other, None, None, "other", features=other_feats)
+        evaluate_cohort(cfg, run, CohortPaths(other, features=other_feats), "other")
     assert exc.value.file.endswith("mil_model.pt") and exc.value.patient
 
 
@@ -189,5 +190,5 @@ def test_the_manifest_is_loaded_once_per_command(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(evaluate_mod, "load_manifest", counting)
     cfg = _mil_config(tmp_path, ["histo_10x"]).model_copy(
         update={"mil": MilConfig(epochs_unimodal=1, epochs_multimodal=1, max_instances=8)})
-    cross_validate(cfg, cohort, None, None, tmp_path / "run", features=feats)
+    cross_validate(cfg, CohortPaths(cohort, features=feats), tmp_path / "run")
     assert calls == [str(cohort)]

@@ -6,6 +6,7 @@ from typing import get_args
 
 import pytest
 
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.errors import MmdlmError
 from mmdlm.model.config import ModelConfig
 from mmdlm.pipeline.families import get_family
@@ -25,5 +26,5 @@ def test_unknown_family_and_missing_feature_stores_are_one_line_errors(tmp_path)
     with pytest.raises(MmdlmError, match="unknown model family 'x'"):
         get_family("x")
     with pytest.raises(MmdlmError, match="give --features") as exc:
-        get_family("mil").load_records(None, tmp_path, None, None, None)
+        get_family("mil").load_records(None, CohortPaths(tmp_path), None)
     assert exc.value.field == "model.family"

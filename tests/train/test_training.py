@@ -139,7 +139,7 @@ def test_staged_fold_initialises_multimodal_branches_from_unimodal_checkpoints(
 
 
 def test_cli_runs_one_stage_then_needs_it_for_the_multimodal_stage(cfg, records, tmp_path, run_cli) -> None:
-    cohort, tiles, rad = write_toy_stores(records, tmp_path / "stores")
+    stores = write_toy_stores(records, tmp_path / "stores")
     conf = tmp_path / "tiny.yaml"
     conf.write_text(
         "data: {image_size: 32, val_images_per_modality: 1}\nmodel: {pretrained: none, width: 8}\n"
@@ -148,11 +148,11 @@ def test_cli_runs_one_stage_then_needs_it_for_the_multimodal_stage(cfg, records,
     args = [
         "train",
         "--cohort",
-        cohort,
+        stores.manifest,
         "--tiles",
-        tiles,
+        stores.tiles,
         "--radiology",
-        rad,
+        stores.radiology,
         "--out",
         tmp_path / "run",
         "--configuration",

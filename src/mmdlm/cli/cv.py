@@ -30,12 +30,13 @@ def register(app: typer.Typer) -> None:
         config: Path = CONFIG_OPTION,
     ) -> None:
         """Cross-validate every configuration, then write predictions.csv and metrics.json in RUN."""
+        from mmdlm.cohort.paths import CohortPaths
         from mmdlm.evaluate.compare import format_table
         from mmdlm.pipeline.evaluate import cross_validate
 
         cfg = resolve_config(config)
-        result = cross_validate(cfg, cohort, tiles, radiology, run, tasks=task or None,
-                                configurations=configuration or None, features=features)
+        result = cross_validate(cfg, CohortPaths(cohort, tiles, radiology, features), run, tasks=task or None,
+                                configurations=configuration or None)
         for t, m in result["tasks"].items():
             typer.echo(f"task {t}: {m['primary_metric']} per configuration ({m['n_folds']} folds)")
             typer.echo(format_table(m["table"]))

@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every fold model per configuration on the cohort (the ensemble and the fold models' mean and max,
         beside CV's); metrics in RUN/external/<name>/metrics.json. Config: -c, else RUN/config.yaml."""
+        from mmdlm.cohort.paths import CohortPaths
         from mmdlm.names import check_id
         from mmdlm.pipeline.evaluate import evaluate_cohort
 
@@ -34,8 +35,8 @@ def register(app: typer.Typer) -> None:
         # the run's own settings (model family, image size, tasks) unless another config is named
         cfg = resolve_config(config if config is not None or not (run / "config.yaml").is_file()
                              else run / "config.yaml")
-        result = evaluate_cohort(cfg, run, cohort, tiles, radiology, label,
-                                 configurations=configuration or None, features=features)
+        result = evaluate_cohort(cfg, run, CohortPaths(cohort, tiles, radiology, features), label,
+                                 configurations=configuration or None)
         for t, tm in result["tasks"].items():
             for conf, cm in tm["configurations"].items():
                 for metric, v in cm["vs_cv"].items():

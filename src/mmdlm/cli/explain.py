@@ -40,6 +40,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write Grad-CAM overlays and gallery, WSI markups and the attention summary to RUN/explain/."""
         from mmdlm.atomic import atomic_path
+        from mmdlm.cohort.paths import CohortPaths
         from mmdlm.config import load_config, packaged_config
         from mmdlm.errors import MmdlmError
         from mmdlm.modalities import CONFIGURATIONS
@@ -61,8 +62,8 @@ def register(app: typer.Typer) -> None:
                 field="--configuration",
             )
         family = get_family(cfg.model.family)  # the end-to-end Grad-CAM and markup, or the MIL maps
-        request = ExplainRequest(run, cohort, tiles, radiology, features, tasks, _split(patients),
-                                 _split(slides), configuration)
+        inputs = CohortPaths(cohort or run / "manifest", tiles, radiology, features)
+        request = ExplainRequest(run, inputs, tasks, _split(patients), _split(slides), configuration)
         with run_lock(run), atomic_path(run / "explain") as tmp:
             lines = family.explainer()(cfg, request, tmp)
         for line in lines:

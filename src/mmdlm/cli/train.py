@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         config: Path = CONFIG_OPTION,
     ) -> None:
         """Train the configurations' unimodal stages, then their multimodal stages initialised from them."""
+        from mmdlm.cohort.paths import CohortPaths
         from mmdlm.data.records import load_records
         from mmdlm.evaluate.cv import check_configurations, check_task
         from mmdlm.train.fit import Devices
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
         cfg = resolve_config(config)
         check_task(task)
         configurations = check_configurations(configuration, cfg.cv.configurations)
-        records = load_records(cohort, tiles, radiology, cfg)
+        records = load_records(CohortPaths(cohort, tiles, radiology), cfg)
         out.mkdir(parents=True, exist_ok=True)
         tr, va = holdout_split(records, task, cfg.train.holdout_fraction, cfg.seed, out / "split.json")
         n_dev = int(devices) if devices is not None and devices.isdigit() else devices

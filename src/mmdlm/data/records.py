@@ -17,6 +17,7 @@ from mmdlm.modalities import GENOMICS, IMAGE_MODALITIES, MODALITIES, RADIOLOGY, 
 
 if TYPE_CHECKING:
     from mmdlm.cohort.manifest import Manifest
+    from mmdlm.cohort.paths import CohortPaths
 
 log = logging.getLogger("mmdlm.data")
 
@@ -133,29 +134,28 @@ def _radiology_sources(rad_dir: Path | None, ids: set[str]) -> dict[str, ImageSo
     return out
 
 
-def load_records(
-    cohort_dir: str | Path | Manifest, tiles_dir: str | Path | None, rad_dir: str | Path | None, cfg
-) -> list[PatientRecord]:
+def load_records(cohort: CohortPaths, cfg, manifest: Manifest | None = None) -> list[PatientRecord]:
     """Records of the manifest's patients with a known outcome and at least one modality (others skipped,
-    warned).
+    warned), images from the cohort's tile and radiology stores.
 
-    `cfg` is the full Config (data.preload_max_mb decides in-memory vs lazy tile reads).
+    `cfg` is the full Config (data.preload_max_mb decides in-memory vs lazy tile reads); `manifest`: the
+    cohort's manifest when the caller has already loaded it (else it is loaded from `cohort.manifest`).
     """
-    records, _ = load_records_with_summary(cohort_dir, tiles_dir, rad_dir, cfg)
+    records, _ = load_records_with_summary(cohort, cfg, manifest)
     return records
 
 
 def load_records_with_summary(
-    cohort_dir, tiles_dir, rad_dir, cfg
+    cohort: CohortPaths, cfg, manifest: Manifest | None = None
 ) -> tuple[list[PatientRecord], RecordSummary]:
     """load_records plus the counts of what was kept and skipped."""
-    from mmdlm.cohort.manifest import as_manifest
+    from mmdlm.cohort.manifest import load_manifest
 
-    manifest = as_manifest(cohort_dir)  # a loaded Manifest is used as it is
+    manifest = manifest if manifest is not None else load_manifest(cohort.manifest)
     patients = manifest.patients
     ids = set(patients["patient_id"].astype(str))
-    tiles = _tile_sources(Path(tiles_dir) if tiles_dir else None, ids, cfg.data.preload_max_mb)
-    rad = _radiology_sources(Path(rad_dir) if rad_dir else None, ids)
+    tiles = _tile_sources(cohort.tiles, ids, cfg.data.preload_max_mb)
+    rad = _radiology_sources(cohort.radiology, ids)
     features = list(manifest.features)
     genomic = manifest.genomic_vectors()
     records: list[PatientRecord] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.data.records import PatientRecord, records_from_arrays
 from mmdlm.modalities import RADIOLOGY, TILE_5X, TILE_10X
 
@@ -76,10 +77,9 @@ def planted_records(
     )
 
 
-def write_toy_stores(records: list[PatientRecord], root) -> tuple:
+def write_toy_stores(records: list[PatientRecord], root) -> CohortPaths:
     """Write `records` as a manifest, an HDF5 tile store and a radiology PNG store under `root` (the
-    documented
-    formats, docs/formats.md sections 2-4); returns (cohort_dir, tiles_dir, rad_dir)."""
+    documented formats, docs/formats.md sections 2-4); returns their paths."""
     import json
     from pathlib import Path
 
@@ -154,4 +154,4 @@ def write_toy_stores(records: list[PatientRecord], root) -> tuple:
     pd.DataFrame(
         rad_index, columns=["patient_id", "plane", "path", "modality", "diameter_mm", "slice_index"]
     ).to_csv(rad / "index.csv", index=False)
-    return cohort, tiles, rad
+    return CohortPaths(cohort, tiles, rad)

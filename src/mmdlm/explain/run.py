@@ -7,6 +7,7 @@ and radiology stores, and a `load_model(checkpoint) -> (model, meta)` (default: 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import pandas as pd
 import torch
 
 from mmdlm.atomic import write_json_atomic
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.errors import MmdlmError
 from mmdlm.explain.attention import read_predictions, write_attention_summary
 from mmdlm.explain.gradcam import gradcam
@@ -80,32 +82,29 @@ class FoldModels:
 
 @dataclass(frozen=True)
 class RunSources:
-    """Where a run's inputs are: run directory, manifest, tile and radiology stores (None: absent)."""
+    """Where a run's inputs are: the run directory, and the manifest, tile and radiology stores of its cohort
+    (a store None: absent)."""
 
     run_dir: Path
-    cohort_dir: Path
-    tiles_dir: Path | None
-    rad_dir: Path | None
+    cohort: CohortPaths
 
 
-def default_sources(
-    run_dir: str | Path,
-    cohort_dir: str | Path | None = None,
-    tiles_dir: str | Path | None = None,
-    rad_dir: str | Path | None = None,
-) -> RunSources:
-    """RUN/manifest, RUN/tiles and RUN/radiology unless given (stores that do not exist are None)."""
+def default_sources(run_dir: str | Path, cohort: CohortPaths | None = None) -> RunSources:
+    """The run with `cohort`'s manifest and stores; the manifest defaults to RUN/manifest (which must then
+    exist), a store not given to RUN/tiles or RUN/radiology (None when that does not exist)."""
     run_dir = Path(run_dir)
+    cohort = cohort or CohortPaths(run_dir / "manifest")
+    if cohort.manifest == run_dir / "manifest" and not cohort.manifest.is_dir():
+        raise MmdlmError("run has no manifest snapshot; pass --cohort", file=run_dir / "manifest")
 
-    def pick(given, name):
+    def pick(given: Path | None, name: str) -> Path | None:
         if given is not None:
-            return Path(given)
+            return given
         return run_dir / name if (run_dir / name).is_dir() else None
 
-    cohort = pick(cohort_dir, "manifest")
-    if cohort is None:
-        raise MmdlmError("run has no manifest snapshot; pass --cohort", file=run_dir / "manifest")
-    return RunSources(run_dir, cohort, pick(tiles_dir, "tiles"), pick(rad_dir, "radiology"))
+    stores = dataclasses.replace(cohort, tiles=pick(cohort.tiles, "tiles"),
+                                 radiology=pick(cohort.radiology, "radiology"))
+    return RunSources(run_dir, stores)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -160,8 +159,8 @@ def explain_run(
         log.warning(
             "no predictions.csv in %s: attention summary and patient ranking skipped", sources.run_dir
         )
-    manifest = load_manifest(sources.cohort_dir)
-    records = {r.patient_id: r for r in load_records(manifest, sources.tiles_dir, sources.rad_dir, cfg)}
+    manifest = load_manifest(sources.cohort.manifest)
+    records = {r.patient_id: r for r in load_records(sources.cohort, cfg, manifest)}
     unknown = [p for p in patients or [] if p not in records]
     if unknown:
         raise MmdlmError(
@@ -174,10 +173,10 @@ def explain_run(
     if missing:
         raise MmdlmError(
             f"slide '{missing[0]}' is not in the manifest",
-            file=sources.cohort_dir / "slides.csv",
+            file=sources.cohort.manifest / "slides.csv",
             field="--slides",
         )
-    tile_index = store_index(sources.tiles_dir)  # markup reads a slide's tiles from its store when it can
+    tile_index = store_index(sources.cohort.tiles)  # markup reads a slide's tiles from its store when it can
     for task in tasks or cfg.cv.tasks:
         _, conf, _ = choose_checkpoint(sources.run_dir, task, configuration)
         models = FoldModels(sources.run_dir, task, conf, load_model, device,

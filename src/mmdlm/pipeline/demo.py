@@ -171,9 +171,7 @@ def run_demo(cfg: Config, out: str | Path, *, force: bool = False, console=None)
             with _stage("cohort: synth, ingest, tile, radiology", say, timings):
                 prepare_cohort(cfg, main, cfg.synth, workers=cfg.demo.workers, progress=progress, say=say)
             with _stage("cross-validation", say, timings), _fold_progress(cfg, console, say) as fold:
-                cross_validate(
-                    cfg, main.manifest, main.tiles, main.radiology, run_dir, train_fold=fold, lock=False
-                )
+                cross_validate(cfg, main.paths(), run_dir, train_fold=fold, lock=False)
             if cfg.demo.mil_family:
                 from mmdlm.pipeline.mil import run_mil_family
 
@@ -187,23 +185,15 @@ def run_demo(cfg: Config, out: str | Path, *, force: bool = False, console=None)
                 )
                 with _stage("external cohort", say, timings):
                     prepare_cohort(cfg, ext, ext_synth, workers=cfg.demo.workers, progress=progress, say=say)
-                    evaluate_cohort(
-                        cfg,
-                        run_dir,
-                        ext.manifest,
-                        ext.tiles,
-                        ext.radiology,
-                        EXTERNAL_NAME,
-                        configurations=cfg.demo.external_configurations,
-                        lock=False,
-                    )
+                    evaluate_cohort(cfg, run_dir, ext.paths(), EXTERNAL_NAME,
+                                    configurations=cfg.demo.external_configurations, lock=False)
                     if cfg.demo.mil_family:
                         from mmdlm.pipeline.mil import evaluate_external_mil
 
                         evaluate_external_mil(cfg, main, ext, EXTERNAL_NAME, cfg.demo.external_configurations,
                                               progress=progress)
             with _stage("explain", say, timings):
-                sources = RunSources(run_dir, main.manifest, main.tiles, main.radiology)
+                sources = RunSources(run_dir, main.paths())
                 with atomic_path(run_dir / "explain") as tmp:
                     explain_run(sources, cfg, tmp)
             timings["total_before_report"] = round(time.perf_counter() - t_start, 1)

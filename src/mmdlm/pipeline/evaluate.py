@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mmdlm.atomic import atomic_path
 from mmdlm.cohort.manifest import load_manifest
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
@@ -36,12 +37,11 @@ def snapshot_manifest(cohort: Path, run_dir: Path) -> None:
                 shutil.copy2(Path(cohort) / name, tmp / name)
 
 
-def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None, run_dir: Path, *,
-                   tasks: Sequence[str] | None = None, configurations: Sequence[str] | None = None,
-                   train_fold=None, lock: bool = True, features: Path | None = None) -> dict:
+def cross_validate(cfg, cohort: CohortPaths, run_dir: Path, *, tasks: Sequence[str] | None = None,
+                   configurations: Sequence[str] | None = None, train_fold=None, lock: bool = True) -> dict:
     """`mmdlm cv`: every task's CV (run_cv_tasks: all (task, fold) trainings on cfg.executor) plus the
-    cohort's clinical baselines in RUN/metrics.json. `model.family: mil` trains the MIL family on the
-    feature stores in `features` (same folds, statistics and metrics.json).
+    cohort's clinical baselines in RUN/metrics.json. The end-to-end family reads `cohort`'s tile and
+    radiology stores, `model.family: mil` its feature stores (same folds, statistics and metrics.json).
 
     `lock=False` when the caller already holds RUN's lock (mmdlm.pipeline).
     """
@@ -50,10 +50,10 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
     tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
     for task in tasks:  # before any slow loading
         check_configurations(configurations, cfg.cv.configurations_for(task))
-    manifest = load_manifest(cohort)  # loaded and validated once, passed to every reader below
+    manifest = load_manifest(cohort.manifest)  # loaded and validated once, passed to every reader below
     patients = load_patients(manifest)
     family = get_family(cfg.model.family)
-    records, skipped_ids = family.load_records(cfg, manifest, tiles, radiology, features)
+    records, skipped_ids = family.load_records(cfg, cohort, manifest)
     train_fold = train_fold or family.trainer()
     run_dir = Path(run_dir)
     created = not run_dir.exists()
@@ -71,7 +71,7 @@ def cross_validate(cfg, cohort: Path, tiles: Path | None, radiology: Path | None
                 log.info("cv: %d patient(s) skipped (no outcome or no modality): %s", len(skipped_ids),
                          ", ".join(skipped_ids))
             save_config(run_dir, cfg)
-            snapshot_manifest(cohort, run_dir)
+            snapshot_manifest(cohort.manifest, run_dir)
             run_cv_tasks(cfg, records, run_dir, tasks, configurations, train_fold=train_fold,
                          clinical=patients, settings=family.settings)
             path = RunLayout(run_dir).metrics_json
@@ -95,15 +95,14 @@ def _locked(run_dir: Path, lock: bool):
     return run_lock(run_dir) if lock else contextlib.nullcontext(run_dir)
 
 
-def evaluate_cohort(cfg, run_dir: Path, cohort: Path, tiles: Path | None, radiology: Path | None, name: str,
-                    *, configurations: Sequence[str] | None = None, predict=None, lock: bool = True,
-                    features: Path | None = None) -> dict:
+def evaluate_cohort(cfg, run_dir: Path, cohort: CohortPaths, name: str, *,
+                    configurations: Sequence[str] | None = None, predict=None, lock: bool = True) -> dict:
     """`mmdlm evaluate`: the run's fold models (of its model.family) on an external cohort
-    (RUN/external/<name>/metrics.json); the MIL family reads the cohort's feature stores in `features`."""
-    manifest = load_manifest(cohort)
+    (RUN/external/<name>/metrics.json); the MIL family reads the cohort's feature stores."""
+    manifest = load_manifest(cohort.manifest)
     patients = load_patients(manifest)
     family = get_family(cfg.model.family)
-    records, _ = family.load_records(cfg, manifest, tiles, radiology, features)
+    records, _ = family.load_records(cfg, cohort, manifest)
     with _locked(Path(run_dir), lock):
         return evaluate_external(cfg, run_dir, records, name, configurations,
                                  predict=predict or family.predictor(), clinical=patients,

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmdlm.cohort.manifest import Manifest
+from mmdlm.cohort.paths import CohortPaths
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.cv import FOLD_SETTINGS
 
-#: (cfg, cohort, tiles, radiology, features) -> (records, skipped patient ids)
-LoadRecords = Callable[..., tuple[list, tuple[str, ...]]]
+#: (cfg, the cohort's paths, its loaded manifest) -> (records, skipped patient ids)
+LoadRecords = Callable[[object, CohortPaths, Manifest], tuple[list, tuple[str, ...]]]
 #: per-fold trainer of the cross-validation runner (None: the end-to-end default)
 TrainFold = Callable | None
 #: (saved fold model, records, config) -> per-patient predictions
@@ -22,14 +24,12 @@ Predict = Callable[[Path, list, object], pd.DataFrame]
 
 @dataclass(frozen=True)
 class ExplainRequest:
-    """What `mmdlm explain` asks of a run: its folder, the inputs given (None: the run's own), and the
-    tasks, patients, slides and configuration to explain (None: the defaults)."""
+    """What `mmdlm explain` asks of a run: its folder, the cohort's paths (the manifest RUN/manifest unless
+    --cohort names another; a store not given is None: each family picks its default), and the tasks,
+    patients, slides and configuration to explain (None: the defaults)."""
 
     run: Path
-    cohort: Path | None = None
-    tiles: Path | None = None
-    radiology: Path | None = None
-    features: Path | None = None
+    cohort: CohortPaths
     tasks: list[str] | None = None
     patients: list[str] | None = None
     slides: list[str] | None = None
@@ -56,10 +56,10 @@ class ModelFamily:
     settings: tuple[str, ...] = FOLD_SETTINGS
 
 
-def _stores_records(cfg, cohort, tiles, radiology, features):
+def _stores_records(cfg, cohort: CohortPaths, manifest: Manifest) -> tuple[list, tuple[str, ...]]:
     from mmdlm.data.records import load_records_with_summary
 
-    records, loaded = load_records_with_summary(cohort, tiles, radiology, cfg)
+    records, loaded = load_records_with_summary(cohort, cfg, manifest)
     return records, loaded.skipped_ids
 
 
@@ -73,7 +73,7 @@ def _end_to_end_explainer() -> Explain:
     from mmdlm.explain.run import default_sources, explain_run
 
     def explain(cfg, req: ExplainRequest, out_dir: Path) -> list[str]:
-        sources = default_sources(req.run, req.cohort, req.tiles, req.radiology)
+        sources = default_sources(req.run, req.cohort)
         summary = explain_run(sources, cfg, out_dir, tasks=req.tasks, patients=req.patients,
                               slides=req.slides, configuration=req.configuration)
         lines = []
@@ -87,13 +87,13 @@ def _end_to_end_explainer() -> Explain:
     return explain
 
 
-def _bags_records(cfg, cohort, tiles, radiology, features):
+def _bags_records(cfg, cohort: CohortPaths, manifest: Manifest) -> tuple[list, tuple[str, ...]]:
     from mmdlm.mil.bags import load_bags
 
-    if features is None:
+    if cohort.features is None:
         raise MmdlmError("model.family mil works on feature stores: give --features FEATS "
                          "(from `mmdlm features`)", field="model.family")
-    return load_bags(cohort, features), ()
+    return load_bags(manifest, cohort.features), ()
 
 
 def _mil_trainer() -> TrainFold:
@@ -113,8 +113,8 @@ def _mil_explainer() -> Explain:
 
     def explain(cfg, req: ExplainRequest, out_dir: Path) -> list[str]:
         """Per-tile attention and risk maps (the features default to RUN/../features)."""
-        done = explain_mil_run(cfg, req.run, req.cohort or req.run / "manifest",
-                               req.features or req.run.parent / "features", out_dir, req.patients,
+        features = req.cohort.features or req.run.parent / "features"
+        done = explain_mil_run(cfg, req.run, req.cohort.manifest, features, out_dir, req.patients,
                                req.configuration)
         return [f"MIL maps of {len(done['patients'])} patients ({done['configuration']})"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmdlm.cohort.paths import CohortPaths
+
 
 @dataclass(frozen=True)
 class CohortLayout:
@@ -36,6 +38,10 @@ class CohortLayout:
     def features(self) -> Path:
         """`mmdlm features` output (the MIL family's feature stores)."""
         return self.root / "features"
+
+    def paths(self) -> CohortPaths:
+        """The cohort's manifest and its tile, radiology and feature stores, as the stages take them."""
+        return CohortPaths(self.manifest, self.tiles, self.radiology, self.features)
 
     @property
     def mil(self) -> Path:

@@ -35,9 +35,7 @@ def run_mil_family(
         + f" with {feats['encoder']['encoder_label']}"
     )
     mil_cfg = mil_config(cfg)
-    metrics = cross_validate(
-        mil_cfg, layout.manifest, None, None, layout.mil, lock=False, features=layout.features
-    )
+    metrics = cross_validate(mil_cfg, layout.paths(), layout.mil, lock=False)
     for task, m in metrics["tasks"].items():
         fused = m["reference"]
         mean = m["configurations"][fused][m["primary_metric"]]["mean"]
@@ -85,8 +83,8 @@ def evaluate_external_mil(cfg: Config, layout: CohortLayout, external: CohortLay
     from mmdlm.pipeline.evaluate import evaluate_cohort
 
     embed_cohort(cfg, external, progress=progress)
-    return evaluate_cohort(mil_config(cfg), layout.mil, external.manifest, None, None, name,
-                           configurations=configurations, lock=False, features=external.features)
+    return evaluate_cohort(mil_config(cfg), layout.mil, external.paths(), name,
+                           configurations=configurations, lock=False)
 
 
 def explain_extremes(cfg: Config, layout: CohortLayout, metrics: dict) -> dict:
