@@ -43,7 +43,7 @@ def run(out_dir: Path, epochs: int = 30) -> dict:
         "genomics_c_index_ci95": [g["c_index"]["ci"]["low"], g["c_index"]["ci"]["high"]],
         "genomics_c_index_folds": g["c_index"]["folds"], "genomics_pooled_c_index": g["pooled"]["c_index"],
         "ceiling_c_index": 1.0, "chance_c_index": 0.5,
-        "clinical_c_index": {f: v["c_index"] for f, v in base_stats["factors"].items()},
+        "clinical_c_index": {f: v.c_index for f, v in base_stats.factors.items()},
         "paper_clinical_c_index": {"grade": 0.7010, "t_stage": 0.7470, "n_stage": 0.5140, "m_stage": 0.6850},
         "cv_wall_s": wall,
     }

@@ -115,3 +115,34 @@ def test_a_rerun_over_an_invalid_metrics_json_is_refused_before_training(tmp_pat
     with pytest.raises(MmdlmError, match="field tasks.cox.n_folds"):
         run_cv(cfg2, recs, tmp_path, "cox", small_run.CONFS, train_fold=train_fold)
     assert path.read_text() == broken and calls == []
+
+
+def test_the_baselines_command_writes_what_metrics_json_holds(run, tmp_path, run_cli):
+    """`mmdlm baselines --json` of the run's cohort is metrics.json's `baselines` entry (same schema, same
+    numbers, same JSON), plus the cohort's folder; its text comes from the same validated value."""
+    conf = tmp_path / "cv.yaml"
+    conf.write_text("cv: {clinical_factors: [t_stage, grade], cox_covariates: [t_stage, grade]}\n")
+    out_json = tmp_path / "baselines.json"
+    code, out, err = run_cli("baselines", "--cohort", run / "manifest", "--endpoint", "DSS",
+                             "--json", out_json, "--config", conf)
+    assert code == 0, err
+    got = json.loads(out_json.read_text())
+    want = json.loads((run / "metrics.json").read_text())["baselines"]
+    assert got.pop("cohort") == str(run / "manifest")
+    assert json.dumps(got) == json.dumps(want)  # key order and ints/floats as written, not only equal values
+    assert isinstance(validate(Baselines, want).cox, CoxFit) and got["factors"]["grade"]["c_index"] > 0.6
+    assert f"grade     {want['factors']['grade']['c_index']:9.4f}" in out
+
+
+def test_baselines_that_do_not_match_the_schema_are_not_written(run, tmp_path):
+    from mmdlm.results.files import write_baselines
+
+    raw = json.loads((run / "metrics.json").read_text())["baselines"]
+    path = tmp_path / "baselines.json"
+    assert write_baselines(path, {**raw, "cohort": "C"}).dump() == json.loads(path.read_text())
+    path.unlink()
+    raw["factors"]["grade"]["n"] = "72"
+    with pytest.raises(MmdlmError) as exc:
+        write_baselines(path, raw)
+    assert "not a valid baselines file" in exc.value.one_line() and exc.value.field == "factors.grade.n"
+    assert not list(tmp_path.iterdir())

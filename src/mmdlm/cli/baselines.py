@@ -20,11 +20,11 @@ def register(app: typer.Typer) -> None:
         config: Path = CONFIG_OPTION,
     ) -> None:
         """Clinical factors' C-indices (higher factor = higher risk) and the Cox model with the PH check."""
-        from mmdlm.atomic import write_json_atomic
         from mmdlm.evaluate.baselines import baselines_for_cohort, format_baselines
+        from mmdlm.results.files import write_baselines
 
         cfg = resolve_config(config)
         result = baselines_for_cohort(cohort, endpoint, cfg.cv)
-        if json_out is not None:
-            write_json_atomic(json_out, result)
+        if json_out is not None:  # the schema of metrics.json's `baselines` entry, plus the cohort
+            write_baselines(json_out, result)
         typer.echo(format_baselines(result))

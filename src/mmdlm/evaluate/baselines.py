@@ -10,6 +10,8 @@ from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.clinical import factor_table, load_patients
 from mmdlm.evaluate.config import CVConfig
 from mmdlm.evaluate.cox import multivariable_cox
+from mmdlm.results.base import json_safe, validate
+from mmdlm.results.metrics import Baselines, CoxError
 from mmdlm.stats.metrics import harrell_cindex
 
 
@@ -49,32 +51,32 @@ def clinical_baselines(patients: pd.DataFrame, cfg: CVConfig) -> dict:
     }
 
 
-def baselines_for_cohort(cohort: Path, endpoint: str, cfg: CVConfig) -> dict:
-    """`mmdlm baselines`: read COHORT/patients.csv (endpoint checked) and compute the clinical baselines."""
+def baselines_for_cohort(cohort: Path, endpoint: str, cfg: CVConfig) -> Baselines:
+    """`mmdlm baselines`: read COHORT/patients.csv (endpoint checked) and compute the clinical baselines,
+    validated by the schema of metrics.json's `baselines` entry (with the cohort's folder)."""
     patients = load_patients(cohort, endpoint=endpoint)
     result = clinical_baselines(patients, cfg)
     result["cohort"] = str(cohort)
-    return result
+    return validate(Baselines, json_safe(result))
 
 
-def format_baselines(result: dict) -> str:
+def format_baselines(result: Baselines) -> str:
     """The baselines as printable text."""
     def f(x, d=4):
         return "n/a" if x is None else f"{x:.{d}g}" if abs(x) < 1e-3 else f"{x:.{d}f}"
 
-    lines = [f"endpoint {result['endpoint']}: {result['patients_with_survival']} patients, "
-             f"{result['events']} events",
+    lines = [f"endpoint {result.endpoint}: {result.patients_with_survival} patients, {result.events} events",
              f"{'factor':<10}{'C-index':>9}{'n':>6}{'events':>8}"]
-    for name, r in result["factors"].items():
-        lines.append(f"{name:<10}{f(r['c_index']):>9}{r['n']:>6}{r['events']:>8}")
-    cox = result["cox"]
-    if "error" in cox:
-        lines.append(f"multivariable Cox not fitted: {cox['error']}")
+    for name, r in result.factors.items():
+        lines.append(f"{name:<10}{f(r.c_index):>9}{r.n:>6}{r.events:>8}")
+    cox = result.cox
+    if isinstance(cox, CoxError):
+        lines.append(f"multivariable Cox not fitted: {cox.error}")
         return "\n".join(lines)
-    lines.append(f"multivariable Cox (n={cox['n']}, events={cox['events']}, "
-                 f"concordance {f(cox['concordance'])}); {cox['unknown_handling']}")
+    lines.append(f"multivariable Cox (n={cox.n}, events={cox.events}, "
+                 f"concordance {f(cox.concordance)}); {cox.unknown_handling}")
     lines.append(f"{'covariate':<10}{'HR':>8}{'95% CI':>18}{'p':>10}{'PH p':>9}")
-    for r in cox["covariates"]:
-        ci = f"{f(r['ci_low'], 3)}-{f(r['ci_high'], 3)}"
-        lines.append(f"{r['name']:<10}{f(r['hr'], 3):>8}{ci:>18}{f(r['p'], 3):>10}{f(r['ph_p'], 3):>9}")
+    for r in cox.covariates:
+        ci = f"{f(r.ci_low, 3)}-{f(r.ci_high, 3)}"
+        lines.append(f"{r.name:<10}{f(r.hr, 3):>8}{ci:>18}{f(r.p, 3):>10}{f(r.ph_p, 3):>9}")
     return "\n".join(lines)

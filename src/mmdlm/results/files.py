@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from mmdlm.atomic import write_json_atomic
 from mmdlm.errors import MmdlmError
 from mmdlm.results.base import ResultModel, json_safe, validate
-from mmdlm.results.metrics import ExternalMetrics, MetricsFile
+from mmdlm.results.metrics import Baselines, ExternalMetrics, MetricsFile
 
 M = TypeVar("M", bound=ResultModel)
 
@@ -49,3 +49,9 @@ def write_metrics(path: str | Path, value: MetricsFile | Mapping[str, Any]) -> M
 def read_external_metrics(path: str | Path) -> ExternalMetrics | None:
     """RUN/external/<name>/metrics.json (None when absent)."""
     return read_result(ExternalMetrics, path)
+
+
+def write_baselines(path: str | Path, value: Baselines | Mapping[str, Any]) -> Baselines:
+    """Validate and write a cohort's clinical baselines (`mmdlm baselines --json`: metrics.json's `baselines`
+    entry, plus the cohort)."""
+    return write_result(Baselines, path, value)

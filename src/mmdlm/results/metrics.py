@@ -357,6 +357,8 @@ class FactorBaseline(ResultModel):
 class Baselines(ResultModel):
     """The cohort's clinical baselines (`mmdlm baselines`; `cohort` only in its --json output)."""
 
+    file_kind: ClassVar[str] = "baselines"
+
     endpoint: str | None
     patients: int
     patients_with_survival: int
