@@ -1,7 +1,8 @@
 """Whole-run bench: `mmdlm cv`'s work (3-fold Cox cross-validation of all seven configurations, the demo's
 sizes, 4 + 3 epochs) on the demo's 120-patient synthetic cohort (bench_science's when it ran before), in
-a fresh process as the command runs, against the pure forward + backward + SGD step (and validation forward)
-compute of the same number of samples at the same sizes, measured in this process on real batches of the
+a fresh process as the command runs, against the pure forward + backward + SGD step compute (with the
+validation forward and the batch-norm recalibration's forward passes) of the same number of samples at the
+same sizes, measured in this process on real batches of the
 same cohort just before and just after the command (per configuration the faster of the two, so a stalled
 measurement never inflates the ratio). Also the seconds from command start (interpreter start included)
 to the first training step.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -96,8 +98,9 @@ def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
 
 
 def _counts(cfg, records, folds: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Per configuration, over all folds and epochs: training samples (the loader's batches) and
-    validation forward samples (the evaluation product, once per validated epoch)."""
+    """Per configuration, over all folds and epochs: training samples (the loader's batches), validation
+    forward samples (the evaluation product, once per validated epoch) and the forward samples of the
+    batch-norm recalibration (the training patients' evaluation product, once per stage)."""
     from mmdlm.data.samples import EvalSamples, TrainSamples
     from mmdlm.modalities import CONFIGURATIONS
     from mmdlm.train.staged import plan
@@ -115,9 +118,13 @@ def _counts(cfg, records, folds: dict[str, int]) -> dict[str, dict[str, int]]:
             per_epoch = n - (1 if n % batch == 1 else 0)  # a trailing batch of one is dropped
             data = cfg.data
             n_val = len(EvalSamples(val, active, data.image_size, data.val_images_per_modality, cfg.seed))
-            entry = out.setdefault(conf, {"train": 0, "val": 0})
+            entry = out.setdefault(conf, {"train": 0, "val": 0, "recalibration": 0})
             entry["train"] += per_epoch * epochs
             entry["val"] += n_val * (epochs // cfg.train.check_val_every_n_epoch)
+            if cfg.train.recalibrate_batchnorm:  # the training patients' evaluation product, once a stage
+                passes = epochs if cfg.train.select == "best_val" else 1
+                cal = EvalSamples(train, active, data.image_size, data.val_images_per_modality, cfg.seed)
+                entry["recalibration"] += len(cal) * passes
     return out
 
 
@@ -165,14 +172,19 @@ def _per_sample_seconds(cfg, records, conf: str) -> tuple[float, float]:
     return train_s, seconds / samples
 
 
-def _compute(cfg, records, counts: dict[str, dict[str, int]]) -> dict[str, float]:
-    """Per configuration, the seconds its training and validation samples take at the pure per-sample
-    rates measured now."""
+def _compute(cfg, records, counts: dict[str, dict[str, int]]) -> dict[str, tuple[float, float]]:
+    """Per configuration, (seconds of its training and validation samples, seconds of its recalibration
+    forward samples) at the pure per-sample rates measured now (a recalibration sample at the eval rate)."""
     out = {}
     for conf, n in counts.items():
         train_s, eval_s = _per_sample_seconds(cfg, records, conf)
-        out[conf] = n["train"] * train_s + n["val"] * eval_s
+        out[conf] = (n["train"] * train_s + n["val"] * eval_s, n["recalibration"] * eval_s)
     return out
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    """User + system CPU seconds of a getrusage record."""
+    return usage.ru_utime + usage.ru_stime
 
 
 #: the config sections a prepared cohort depends on (bench_science writes them beside its cohort)
@@ -232,16 +244,22 @@ def run(out_dir: Path) -> dict:
     before = _compute(cfg, records, counts)
     t_command = time.time()
     args = ["--child", str(run_dir), str(config_path), str(layout.root), repr(t_command)]
+    child_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, __file__, *args], check=True)
     wall = time.time() - t_command
+    child_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     after = _compute(cfg, records, counts)
     moments = json.loads((run_dir / "wholerun.json").read_text())
     saved = json.loads((run_dir / "folds.json").read_text())["tasks"]["cox"]["folds"]
     assert {p: int(f) for p, f in saved.items()} == folds, "the run's folds differ from the preview"
-    best = {conf: min(before[conf], after[conf]) for conf in counts}
+    best = {conf: min(before[conf], after[conf], key=sum) for conf in counts}
     per_conf = {conf: {"train_samples": n["train"], "val_samples": n["val"],
-                       "compute_s": round(best[conf], 2)} for conf, n in counts.items()}
-    compute = sum(best.values())
+                       "recalibration_samples": n["recalibration"], "compute_s": round(sum(best[conf]), 2)}
+                for conf, n in counts.items()}
+    # the ratio's compute is every forward/backward the run needs: training steps, validation and the
+    # batch-norm recalibration's forward passes (also given without the recalibration)
+    compute = sum(sum(b) for b in best.values())
+    without = sum(b[0] for b in best.values())
     shutil.rmtree(run_dir / "cv", ignore_errors=True)  # the fold checkpoints (about 1.5 GB)
     return {
         "settings": {"image_size": cfg.data.image_size, "width": cfg.model.width,
@@ -251,14 +269,21 @@ def run(out_dir: Path) -> dict:
         "cohort_prepare_s": round(cohort_s, 1),
         "wall_s": round(wall, 1),
         "compute_s": round(compute, 1),
-        "compute_before_after_s": [round(sum(before.values()), 1), round(sum(after.values()), 1)],
+        "compute_without_recalibration_s": round(without, 1),
+        "compute_before_after_s": [round(sum(map(sum, before.values())), 1),
+                                   round(sum(map(sum, after.values())), 1)],
         "ratio": round(compute / wall, 3),
+        "ratio_without_recalibration": round(without / wall, 3),
         "goal_ratio": GOAL_RATIO,
         "training_phase_s": round(moments["training_s"], 1),
         "training_phase_ratio": round(compute / moments["training_s"], 3),
         "first_training_step_s": None if moments["first_training_step_s"] is None
         else round(moments["first_training_step_s"], 2),
         "imports_s": round(moments["imports_s"], 2),
+        # the command's own CPU seconds (user + system, both threads) and major page faults: a wall time far
+        # above compute with CPU seconds about twice the wall is a busy process, not a waiting one
+        "command_cpu_s": round(_cpu(child_after) - _cpu(child_before), 1),
+        "command_major_faults": child_after.ru_majflt - child_before.ru_majflt,
         "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "per_configuration": per_conf,
     }

@@ -183,9 +183,19 @@ def _child_exit_code(_: int) -> int:
     return child.exitcode
 
 
+def _worker_environ(_: int) -> dict[str, str | None]:
+    return {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
+
+
 def test_tasks_on_a_cluster_started_from_the_config_may_start_processes() -> None:
+    """...and its workers run without Dask's MALLOC_TRIM_THRESHOLD_ (which doubled a CPU training step), keep
+    Dask's thread caps, and leave this process's environment as it was."""
     pytest.importorskip("distributed")
+    before = dict(os.environ)
     with open_executor(ExecutorConfig(kind="dask", workers=1, timeout_s=60)) as ex:
         assert ex.describe()["kind"] == "dask" and ex.workers == 1
         (outcome,) = list(ex.map(_child_exit_code, [0], label="child"))
+        (environ,) = list(ex.map(_worker_environ, [0], label="environ"))
     assert outcome.unwrap() == 0
+    assert environ.unwrap() == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}
+    assert dict(os.environ) == before
