@@ -4,6 +4,7 @@ config errors, non-daemonic workers on a cluster started from the config."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -138,6 +139,24 @@ def test_fold_resources_follow_the_accelerator_unless_configured() -> None:
         {"train": {"accelerator": "gpu"}, "executor": {"resources": {"cv": {"GPU": 0.5, "MEM": 1}}}}
     )
     assert fold_resources(pinned) == {"GPU": 0.5, "MEM": 1.0}
+
+
+def test_a_slurm_job_s_workers_get_the_same_worker_config() -> None:
+    """The job script's export, read by Dask on the node: workers not daemonic, no MALLOC_TRIM_THRESHOLD_."""
+    dask_config = pytest.importorskip("dask.config")
+    from distributed.nanny import _get_env_variables
+
+    from mmdlm.executor.clusters import worker_config_export
+
+    name, _, value = worker_config_export().removeprefix("export ").partition("=")
+    try:  # Dask's config as a node whose environment holds only that variable reads it
+        dask_config.refresh(env={name: shlex.split(value)[0]})
+        assert dask_config.get("distributed.worker.daemon") is False
+        spawn = _get_env_variables("distributed.nanny.pre-spawn-environ")
+    finally:
+        dask_config.refresh()
+    assert "MALLOC_TRIM_THRESHOLD_" not in spawn and spawn["OMP_NUM_THREADS"] == "1"
+    assert "MALLOC_TRIM_THRESHOLD_" in _get_env_variables("distributed.nanny.pre-spawn-environ")
 
 
 def test_slurm_without_dask_jobqueue_is_a_one_line_error() -> None:

@@ -21,6 +21,16 @@ WORKER_CONFIG = {
 }
 
 
+def worker_config_export() -> str:
+    """The job-script line that gives a worker started elsewhere (a SLURM job) WORKER_CONFIG: Dask's own
+    inherited-config variable (a DASK_* variable cannot name the upper-case MALLOC_TRIM_THRESHOLD_ key)."""
+    import shlex
+
+    import dask.config
+
+    return f"export DASK_INTERNAL_INHERIT_CONFIG={shlex.quote(dask.config.serialize(WORKER_CONFIG))}"
+
+
 def _resource_args(resources: dict[str, float]) -> list[str]:
     return ["--resources", ",".join(f"{k}={v:g}" for k, v in resources.items())] if resources else []
 
@@ -54,7 +64,7 @@ def slurm_cluster(cfg: ExecutorConfig) -> Any:
     cluster = SLURMCluster(
         queue=s.queue, account=s.account, cores=s.cores, memory=s.memory, processes=s.processes,
         walltime=s.walltime, job_extra_directives=list(s.job_extra_directives),
-        job_script_prologue=["export DASK_DISTRIBUTED__WORKER__DAEMON=False", *s.prologue],
+        job_script_prologue=[worker_config_export(), *s.prologue],
         worker_extra_args=_resource_args(dict(cfg.worker_resources)), local_directory=s.local_directory,
         log_directory=s.log_directory,
     )
