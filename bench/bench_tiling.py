@@ -359,7 +359,7 @@ def run(out_dir: Path) -> dict:
                 "file_mb": round(slide.stat().st_size / 1e6, 1),
                 "write_seconds": round(time.perf_counter() - t0, 1),
             }
-            figures[key].update(bench_slide(slide, work / key, cfg, repeats=3))
+            figures[key].update(bench_slide(slide, work / key, cfg, repeats=2))
             slide.unlink()
         figures["store_reads_10x"] = store_reads(work / "large_synthetic" / "run0" / "bench0.h5", 10.0, work)
     figures["mask_tcga_sized"] = mask_figures()

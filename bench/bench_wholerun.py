@@ -1,11 +1,11 @@
 """Whole-run bench: `mmdlm cv`'s work (3-fold Cox cross-validation of all seven configurations, the demo's
-sizes, 4 + 3 epochs) on the demo's 120-patient synthetic cohort (bench_science's when it ran before), in
-a fresh process as the command runs, against the pure forward + backward + SGD step compute (with the
-validation forward and the batch-norm recalibration's forward passes) of the same number of samples at the
-same sizes, measured in this process on real batches of the
-same cohort just before and just after the command (per configuration the faster of the two, so a stalled
-measurement never inflates the ratio). Also the seconds from command start (interpreter start included)
-to the first training step.
+sizes, 4 + 3 epochs) on the demo's 120-patient synthetic cohort, in a fresh process as the command runs,
+against the pure forward + backward + SGD step compute (with the validation forward and the batch-norm
+recalibration's forward passes) of the same number of samples at the same sizes, measured in this process on
+real batches of the same cohort just before and just after the command (per configuration the faster of the
+two, so a stalled measurement never inflates the ratio). Also the seconds from command start (interpreter
+start included) to the first training step, and the science figures of the same run (science.py: each
+configuration's C-index beside its truth C-index).
 
     .venv/bin/python bench/bench_wholerun.py [OUT_DIR]
 """
@@ -187,13 +187,13 @@ def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-#: the config sections a prepared cohort depends on (bench_science writes them beside its cohort)
+#: the config sections a prepared cohort depends on (science.py writes them beside its cohort)
 COHORT_SECTIONS = ("seed", "synth", "ingest", "tiling", "radiology")
 
 
 def _cohort(cfg, out: Path):
-    """bench_science's cohort when it was prepared with this config's cohort sections (the demo's: it ran
-    before, in `make bench`), else this bench's own (its sources bench_synth's 120 patients when present)."""
+    """science.py's cohort in OUT/../science when it was prepared there with this config's cohort sections
+    (the demo's), else this bench's own (its sources bench_synth's 120 patients when present)."""
     from mmdlm.pipeline.layout import CohortLayout
 
     science = CohortLayout(out.parent / "science" / "cohort-fixed_fov")
@@ -211,6 +211,7 @@ def _cohort(cfg, out: Path):
 
 def run(out_dir: Path) -> dict:
     """Prepare (or reuse) the demo cohort, time the cross-validation in a fresh process, then the compute."""
+    import pandas as pd
     import torch
 
     from mmdlm.data.records import load_records
@@ -261,6 +262,16 @@ def run(out_dir: Path) -> dict:
     compute = sum(sum(b) for b in best.values())
     without = sum(b[0] for b in best.values())
     shutil.rmtree(run_dir / "cv", ignore_errors=True)  # the fold checkpoints (about 1.5 GB)
+    # the science figures of this same cross-validation (each configuration's C-index against its truth)
+    from science import science_figures
+
+    truth = pd.read_csv(layout.sources / "truth.csv", dtype={"patient_id": str})
+    science = science_figures(
+        json.loads((run_dir / "metrics.json").read_text()),
+        truth,
+        f"this bench's run: synthetic cohort {len(records)} patients, 3-fold Cox CV, configs/demo.yaml at "
+        f"{cfg.data.image_size} px, {EPOCHS[0]}+{EPOCHS[1]} epochs",
+    )
     return {
         "settings": {"image_size": cfg.data.image_size, "width": cfg.model.width,
                      "batch_size": cfg.train.batch_size, "epochs": [cfg.train.epochs_unimodal,
@@ -286,6 +297,7 @@ def run(out_dir: Path) -> dict:
         "command_major_faults": child_after.ru_majflt - child_before.ru_majflt,
         "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "per_configuration": per_conf,
+        "science": science,
     }
 
 

@@ -1,13 +1,15 @@
-"""Science benchmark: on the project's synthetic cohort at a fixed setting (SETTING below), each
-configuration's cross-validated C-index beside the cohort's truth C-index for what that configuration can see
-(its ceiling), as a ratio.
+"""Science figures: on the project's synthetic cohort, each configuration's cross-validated C-index beside the
+cohort's truth C-index for what that configuration can see (its ceiling), as a ratio.
 
 The truth C-index of a configuration is Harrell's C of the sum of the risk components its modalities show
 (truth.csv: 10x tiles -> fine_histology, 5x tiles -> coarse_histology, radiology -> tumour_volume, genomics ->
-genomics), on the same patients. About 2 minutes on 2 CPU cores (the cohort is kept in OUT_DIR/cohort-<crop>
-and reused when fresh: then about 40 s).
+genomics), on the same patients. In `make bench` these figures come from bench_wholerun's cross-validation
+(all seven configurations, configs/demo.yaml at 4 + 3 epochs: `science_figures` on its metrics.json), so
+the same training is not run twice. Alone, this script runs its own cross-validation at SETTING below (for
+instance to compare radiology crops), about 2 minutes on 2 CPU cores (the cohort is kept in
+OUT_DIR/cohort-<crop> and reused when fresh: then about 40 s).
 
-    .venv/bin/python bench/bench_science.py [OUT_DIR] [--crop bbox]
+    .venv/bin/python bench/science.py [OUT_DIR] [--crop bbox]
 """
 
 from __future__ import annotations
@@ -52,10 +54,28 @@ def truth_cindex(truth: pd.DataFrame, modalities) -> float:
     return float(concordance_index(truth["dss_months"], -score, truth["dss_event"]))
 
 
+def science_figures(metrics: dict, truth: pd.DataFrame, setting: str) -> dict:
+    """Per configuration of a run's Cox cross-validation (its metrics.json as a dict): the C-index (mean over
+    folds, and each fold's) beside the truth C-index of what it can see, and their ratio; `setting` says what
+    was run."""
+    from mmdlm.modalities import CONFIGURATIONS
+
+    figures: dict = {"setting": setting}
+    for conf, m in metrics["tasks"]["cox"]["configurations"].items():
+        ceiling = truth_cindex(truth, CONFIGURATIONS[conf])
+        mean = m["c_index"]["mean"]
+        figures[conf] = {"c_index": mean, "ceiling_c_index": ceiling,
+                         "ratio": float(mean / ceiling) if mean is not None else None,
+                         "folds": [None if v is None else round(v, 4) for v in m["c_index"]["folds"]]}
+    figures["truth_c_index_full_risk"] = truth_cindex(truth, tuple(COMPONENT))
+    figures["mean_ratio"] = float(np.mean([v["ratio"] for v in figures.values()
+                                           if isinstance(v, dict) and v.get("ratio") is not None]))
+    return figures
+
+
 def run(out_dir: Path, crop: str = "fixed_fov") -> dict:
     """Synthetic cohort -> tiles, radiology -> 3-fold CV (cox); C-index per configuration vs its truth C."""
     from mmdlm.config import Config
-    from mmdlm.modalities import CONFIGURATIONS
     from mmdlm.pipeline.demo import prepare_cohort
     from mmdlm.pipeline.evaluate import cross_validate
     from mmdlm.pipeline.layout import CohortLayout
@@ -74,19 +94,9 @@ def run(out_dir: Path, crop: str = "fixed_fov") -> dict:
     try:
         metrics = cross_validate(cfg, layout.paths(), run_dir)
         truth = pd.read_csv(layout.sources / "truth.csv", dtype={"patient_id": str})
-        cv = metrics["tasks"]["cox"]["configurations"]
-        figures: dict = {"setting": f"synthetic cohort 120 patients, 3-fold CV, {crop} radiology crop, "
-                                    "32 px images, 4+3 epochs"}
-        for conf, m in cv.items():
-            ceiling = truth_cindex(truth, CONFIGURATIONS[conf])
-            mean = m["c_index"]["mean"]
-            figures[conf] = {"c_index": mean, "ceiling_c_index": ceiling,
-                             "ratio": float(mean / ceiling) if mean is not None else None,
-                             "folds": [None if v is None else round(v, 4) for v in m["c_index"]["folds"]]}
-        figures["truth_c_index_full_risk"] = truth_cindex(truth, tuple(COMPONENT))
-        figures["mean_ratio"] = float(np.mean([v["ratio"] for v in figures.values()
-                                               if isinstance(v, dict) and v.get("ratio") is not None]))
-        return figures
+        described = (f"synthetic cohort 120 patients, 3-fold CV, {crop} radiology crop, 32 px images, "
+                     "4+3 epochs")
+        return science_figures(metrics, truth, described)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -97,4 +107,4 @@ if __name__ == "__main__":
     if "--crop" in args:
         crop = args[args.index("--crop") + 1]
         args = [a for a in args if a not in ("--crop", crop)]
-    print(run(Path(args[0]) if args else Path(tempfile.mkdtemp(prefix="bench-science-")), crop))
+    print(run(Path(args[0]) if args else Path(tempfile.mkdtemp(prefix="science-")), crop))
