@@ -193,7 +193,8 @@ COHORT_SECTIONS = ("seed", "synth", "ingest", "tiling", "radiology")
 
 def _cohort(cfg, out: Path):
     """science.py's cohort in OUT/../science when it was prepared there with this config's cohort sections
-    (the demo's), else this bench's own (its sources bench_synth's 120 patients when present)."""
+    (the demo's), else this bench's own in OUT/cohort (written from the demo's synth section on the first run,
+    kept for the next: not bench_synth's default cohort, whose seed differs)."""
     from mmdlm.pipeline.layout import CohortLayout
 
     science = CohortLayout(out.parent / "science" / "cohort-fixed_fov")
@@ -202,10 +203,10 @@ def _cohort(cfg, out: Path):
     if marker.is_file() and json.loads(marker.read_text()) == {k: dump[k] for k in COHORT_SECTIONS}:
         return science
     layout = CohortLayout(out / "cohort")
+    if layout.sources.is_symlink():  # an earlier version linked bench_synth's default cohort: all of it stale
+        layout.sources.unlink()
+        shutil.rmtree(layout.root)
     layout.root.mkdir(exist_ok=True)
-    synth = out.parent / "synth" / "synth_default"
-    if synth.is_dir() and not layout.sources.exists():
-        layout.sources.symlink_to(synth.resolve(), target_is_directory=True)
     return layout
 
 

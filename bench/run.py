@@ -2,7 +2,7 @@
 
 Each bench module exposes `run(out_dir: Path) -> dict`; a figure `X` with a ceiling is reported as keys
 `X`, `ceiling_X` (or a nested dict) and a `ratio`/`*_ratio` key. Nothing here asserts a wall-clock time.
-Modules run in name order (bench_synth before bench_wholerun, which reuses its cohort); the whole of
+Modules run in name order (bench_wholerun last: it also gives science.py's figures); the whole of
 `make bench` is meant to finish in under 10 minutes on 2 cores (each module's bench_seconds and the total
 are in results.json).
 """
