@@ -31,16 +31,15 @@ from mmdlm.synth.tiff import write_pyramidal_tiff
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SLIDE = (REPO / ".." / "shared" / "data" / "slides" / "CMU-1-Small-Region.svs").resolve()
-#: The large synthetic slide: 4 x 6 mm at 20x (0.5 um/px), Aperio-like pyramid (downsamples 1, 4, 16), 256-px
-#: JPEG tiles, so 10x reads level 0 and halves it (the common TCGA case) and 5x reads level 1 exactly
-#: (8 x 6 mm before 2026-12-02: the figures are per tile, and half the area keeps `make bench` in 10 minutes).
-LARGE_SIZE = (8192, 12288)
+#: The large synthetic slide: 20x (0.5 um/px) Aperio-like pyramid (downsamples 1, 4, 16), 256-px JPEG tiles,
+#: so 10x reads level 0 and halves it (the common TCGA case) and 5x reads level 1 exactly.
+LARGE_SIZE = (16384, 12288)
 LARGE_MPP = 0.5
-#: The same 4 x 6 mm of tissue scanned at 40x (0.25 um/px; most TCGA slides), two pixels wider and taller so
-#: that the floored level sizes give downsamples of about 4.0004 and 16.002, as Aperio's do: 10x reads level
-#: 1 as an exact level, 5x reads it and halves it, both at fractional level coordinates, which OpenSlide
-#: paints by interpolation (several times slower than plain copies) and which rule out shared reads.
-LARGE_40X_SIZE = (16386, 24578)
+#: The same 8 x 6 mm of tissue scanned at 40x (0.25 um/px; most TCGA slides), two pixels wider and taller so
+#: that the floored level sizes give downsamples of 4.0003 and 16.001, as Aperio's do: 10x reads level 1 as
+#: an exact level, 5x reads it and halves it, both at fractional level coordinates, which OpenSlide paints
+#: by interpolation (several times slower than plain copies) and which rule out shared reads.
+LARGE_40X_SIZE = (32770, 24578)
 LARGE_40X_MPP = 0.25
 STORE_READS = 2000
 
