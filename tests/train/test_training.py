@@ -181,3 +181,14 @@ def test_training_fold_without_events_is_a_one_line_error(cfg, records, tmp_path
     with pytest.raises(MmdlmError, match="no event among the 14 training patients"):
         fit_stage(cfg, "cox", "genomics", censored, records[14:], tmp_path / "x", epochs=1)
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_stage_sets_the_allocator_only_when_the_config_asks(
+    cfg, records, tmp_path, monkeypatch, keep
+) -> None:
+    calls: list[bool] = []
+    monkeypatch.setattr("mmdlm.train.fit.keep_freed_memory", lambda: calls.append(True) or True)
+    other = cfg.model_copy(update={"train": cfg.train.model_copy(update={"malloc_keep_freed": keep})})
+    fit_stage(other, "5yss", "genomics", records[:14], records[14:], tmp_path / "g", epochs=1)
+    assert calls == ([True] if keep else [])

@@ -43,5 +43,9 @@ class TrainConfig(StrictModel):
     compile: bool = False  # torch.compile the backbones
     cpu_threads: int = Field(0, ge=0)  # torch threads when training on CPU (0: torch's default); 1 is often
     #                                   fastest on a small, shared machine
+    #: keep freed blocks in the process instead of handing them back to the kernel after every step
+    #: (mmdlm.allocator; glibc only, elsewhere nothing changes): about an eighth less time per CPU step,
+    #: identical numbers, the same peak memory
+    malloc_keep_freed: bool = True
     check_val_every_n_epoch: int = Field(1, ge=1)
     holdout_fraction: float = Field(0.25, gt=0, lt=1)  # `mmdlm train`: seeded stratified validation share

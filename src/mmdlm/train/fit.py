@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from mmdlm.allocator import keep_freed_memory
 from mmdlm.atomic import write_json_atomic
 from mmdlm.data.records import PatientRecord, n_genomic
 from mmdlm.errors import MmdlmError
@@ -281,6 +282,8 @@ def fit_stage(
     kw = trainer_kwargs(cfg, devices)
     if kw["accelerator"] == "cpu" and cfg.train.cpu_threads:
         torch.set_num_threads(cfg.train.cpu_threads)
+    if cfg.train.malloc_keep_freed:
+        keep_freed_memory()
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # the initial weights depend on the seed only
     model_cfg = cfg.model.model_dump(mode="json")
     net = net_key = None
