@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from mmdlm.allocator import keep_freed_memory
 from mmdlm.cohort.paths import CohortPaths
 from mmdlm.config import Config
 from mmdlm.data.batch import Batch
@@ -201,6 +202,7 @@ def run(out_dir: Path, gpu: bool = False) -> dict:
     device = torch.device("cuda" if gpu else "cpu")
     if not gpu:
         torch.set_num_threads(1)  # fastest on a small shared CPU (train.cpu_threads: 1)
+    keep_freed_memory()  # the C allocator as mmdlm's training sets it (train.malloc_keep_freed, the default)
     figures: dict = {
         "device": torch.cuda.get_device_name() if gpu else "cpu",
         "threads": torch.get_num_threads(),

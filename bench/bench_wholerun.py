@@ -215,6 +215,7 @@ def run(out_dir: Path) -> dict:
     import pandas as pd
     import torch
 
+    from mmdlm.allocator import keep_freed_memory
     from mmdlm.data.records import load_records
     from mmdlm.pipeline.demo import prepare_cohort
 
@@ -230,6 +231,8 @@ def run(out_dir: Path) -> dict:
     run_dir.mkdir()
 
     torch.set_num_threads(cfg.train.cpu_threads or torch.get_num_threads())
+    if cfg.train.malloc_keep_freed:  # the allocator as the command's training sets it (mmdlm.allocator)
+        keep_freed_memory()
     torch.use_deterministic_algorithms(cfg.train.deterministic)  # as Lightning sets it on CPU
     records = load_records(layout.paths(), cfg)
     from mmdlm.evaluate.cv import _population
