@@ -196,3 +196,20 @@ def test_a_folds_cache_follows_the_sections_its_family_depends_on(tmp_path):
         run_cv_tasks(other, recs, run, ["cox"], CONFS, settings=settings,
                      train_fold=lambda *a, calls=calls: fake_train_fold(*a, calls=calls))
         assert calls == retrained
+
+
+def test_predictions_file_replaces_one_tasks_rows_and_keeps_the_others(tmp_path) -> None:
+    from mmdlm.evaluate.cv import write_predictions
+
+    def rows(task: str, risk: float) -> pd.DataFrame:
+        return pd.DataFrame({"patient_id": ["p1", "p2"], "task": task, "configuration": "genomics",
+                             "fold": [0, 1], "risk": risk})
+
+    path = tmp_path / "predictions.csv"
+    write_predictions(path, "cox", rows("cox", 0.5))
+    write_predictions(path, "cox", rows("cox", 1.5))
+    write_predictions(path, "5yss", rows("5yss", 0.2))
+    write_predictions(path, "cox", rows("cox", 2.5))
+    out = pd.read_csv(path, dtype={"patient_id": str})
+    assert list(out.columns) == list(PREDICTION_COLUMNS)
+    assert out.groupby("task")["risk"].apply(list).to_dict() == {"5yss": [0.2, 0.2], "cox": [2.5, 2.5]}
