@@ -3,6 +3,8 @@
 # byte-compiling, then compileall compiles site-packages and src once, in parallel (-j0): every later process
 # (loader and pool workers included) starts from the .pyc files even where PYTHONDONTWRITEBYTECODE=1 is set
 # (CI, Docker images), where lazy compilation would compile torch and Lightning again in every process.
+# The installed packages' own test suites (tests/ and test/ folders: a fifth of the files, never imported by
+# mmdlm) are left out: 35 s instead of 50 s on 2 cores.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -17,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
-	$(BIN)/python -m compileall -q -j0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src \
+	$(BIN)/python -m compileall -q -j0 -x 'site-packages/.*/tests?/' $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src \
 		> $(VENV)/compileall.log || true
 	@touch $(STAMP)
 
