@@ -98,6 +98,9 @@ def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
             }
         )
     )
+    from mmdlm.cli.app import leave_without_final_collection
+
+    leave_without_final_collection()  # as the `mmdlm` program leaves
 
 
 def _counts(cfg, records, folds: dict[str, int]) -> dict[str, dict[str, int]]:
