@@ -192,3 +192,24 @@ def test_stage_sets_the_allocator_only_when_the_config_asks(
     other = cfg.model_copy(update={"train": cfg.train.model_copy(update={"malloc_keep_freed": keep})})
     fit_stage(other, "5yss", "genomics", records[:14], records[14:], tmp_path / "g", epochs=1)
     assert calls == ([True] if keep else [])
+
+
+def test_logged_train_loss_is_each_epochs_sample_weighted_mean(cfg, records, tmp_path) -> None:
+    import lightning as L
+
+    class Losses(L.Callback):
+        def __init__(self) -> None:
+            self.by_epoch: dict[int, list[tuple[float, int]]] = {}
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+            loss = float(outputs["loss"])
+            self.by_epoch.setdefault(trainer.current_epoch, []).append((loss, len(batch)))
+
+    seen = Losses()
+    train = records[:13]  # 13 patients at batch 8: one full and one short batch an epoch
+    fit_stage(cfg, "cox", "genomics", train, records[14:], tmp_path / "g", epochs=2, callbacks=[seen])
+    logged = pd.read_csv(tmp_path / "g" / "logs" / "csv" / "metrics.csv").dropna(subset=["train_loss"])
+    epochs = [pairs for _, pairs in sorted(seen.by_epoch.items())]
+    expected = [sum(v * n for v, n in pairs) / sum(n for _, n in pairs) for pairs in epochs]
+    assert [len(p) for p in seen.by_epoch.values()] == [2, 2]
+    assert logged["train_loss"].tolist() == pytest.approx(expected, rel=1e-6)
