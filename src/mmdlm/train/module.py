@@ -154,14 +154,13 @@ class SurvivalModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         """train_loss: the epoch's loss averaged over its samples (all ranks'), as Lightning's epoch mean."""
-        if not self._loss_samples:
-            return
-        strategy = self.trainer.strategy
-        total = strategy.reduce(self._loss_sum, reduce_op="sum")
+        strategy = self.trainer.strategy  # every rank reduces (a rank without a batch must not skip it)
+        total = strategy.reduce(self._loss_sum.to(self.device), reduce_op="sum")
         count = torch.tensor(float(self._loss_samples), device=self.device)
         samples = strategy.reduce(count, reduce_op="sum")
-        # the same value on every rank now; sync_dist only keeps Lightning from warning under DDP
-        self.log("train_loss", total / samples, on_step=False, on_epoch=True, sync_dist=True)
+        if samples.item() > 0:
+            # the same value on every rank now; sync_dist only keeps Lightning from warning under DDP
+            self.log("train_loss", total / samples, on_step=False, on_epoch=True, sync_dist=True)
 
     def on_validation_epoch_start(self) -> None:
         self._val_parts = []
