@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import errno
-import io
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
+from mmdlm import directio
 from mmdlm.errors import MmdlmError
-from mmdlm.train import checkpoints
 from mmdlm.train.checkpoints import AtomicCheckpointIO, read_checkpoint
 
 
-class _FullDisk(io.FileIO):
-    """A file that accepts `room` bytes, then fails as a full disk does (ENOSPC)."""
+def _full_disk_after(room: int):
+    """An os.write that accepts `room` bytes in all, then fails as a full disk does (ENOSPC)."""
+    real, written = os.write, [0]
 
-    room = 4096
-
-    def write(self, data) -> int:
-        if self.tell() + len(memoryview(data)) > self.room:
+    def write(fd: int, data) -> int:
+        if written[0] + len(memoryview(data)) > room:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return super().write(data)
+        written[0] += len(memoryview(data))
+        return real(fd, data)
+
+    return write
 
 
 def _state() -> dict:
@@ -40,10 +42,7 @@ def test_checkpoint_fits_and_reads_back(tmp_path: Path) -> None:
 def test_full_disk_is_a_clear_error_and_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full_disk(p, mode):
-        return _FullDisk(p, mode.replace("b", ""))
-
-    monkeypatch.setattr(checkpoints, "open", full_disk, raising=False)
+    monkeypatch.setattr(directio.os, "write", _full_disk_after(4096))
     path = tmp_path / "stage" / "model.ckpt"
     with pytest.raises(MmdlmError) as err:
         AtomicCheckpointIO().save_checkpoint(_state(), path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from mmdlm.atomic import atomic_path, free_space
+from mmdlm.directio import DirectWriter
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import MODALITIES
 from mmdlm.model.fusion import MultimodalNet
@@ -20,8 +20,9 @@ META_KEYS = ("task", "configuration", "active", "n_genomic", "feature_names", "i
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning checkpoint IO that writes to a temporary sibling and renames (never a half-written .ckpt),
-    and loads with weights_only=True. `on_saved(path, checkpoint)` is called after each complete write."""
+    """Lightning checkpoint IO that writes to a temporary sibling past the page cache (mmdlm.directio), fsyncs
+    and renames (never a half-written .ckpt), and loads with weights_only=True. `on_saved(path, checkpoint)`
+    is called after each complete write."""
 
     def __init__(self, on_saved: Callable[[Path, dict], None] | None = None) -> None:
         super().__init__()
@@ -32,10 +33,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             try:
-                with open(tmp, "wb") as fh:
+                with DirectWriter(tmp) as fh:  # close() writes the tail and fsyncs
                     torch.save(checkpoint, fh)
-                    fh.flush()
-                    os.fsync(fh.fileno())
             except (OSError, RuntimeError) as exc:  # torch reports a full disk as "unexpected pos"
                 reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__
                 message = f"could not write the checkpoint ({reason}; {free_space(path.parent)} on its disk)"
