@@ -101,6 +101,11 @@ def test_time_dependent_auc_and_ibs_equal_scikit_survival() -> None:
     times = brier_grid(te.time, tr.time)
     surv = breslow_survival(tr.risk, tr.time, tr.event, te.risk, times)
     assert surv.shape == (len(te), len(times)) and (np.diff(surv, axis=1) <= 1e-12).all()
+    from sksurv.linear_model import CoxPHSurvivalAnalysis  # the same fit, its step functions at each time
+
+    ref = CoxPHSurvivalAnalysis(alpha=1e-4, ties="breslow").fit(tr.risk.to_numpy()[:, None], st)
+    fns = ref.predict_survival_function(te.risk.to_numpy()[:, None])
+    np.testing.assert_array_equal(surv, [[fn(w) for w in times] for fn in fns])
     ibs = integrated_brier(te.time, te.event, surv, tr.time, tr.event, times)
     assert ibs == pytest.approx(integrated_brier_score(st, ss, surv, times))
     assert 0 < ibs < 0.25  # informative risk: better than the 0.25 of a coin

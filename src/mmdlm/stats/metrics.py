@@ -155,7 +155,8 @@ def breslow_survival(train_risk, train_time, train_event, risk, times) -> np.nda
         warnings.simplefilter("ignore")
         model.fit(_arr(train_risk)[:, None], _surv(train_event, train_time))
         fns = model.predict_survival_function(_arr(risk)[:, None])
-    return np.array([[fn(w) for w in times] for fn in fns])
+    grid = _arr(times)
+    return np.array([fn(grid) for fn in fns]).reshape(len(fns), len(grid))  # each step function on the grid
 
 
 def calibration_points(label, p_dead, n_bins: int = 5) -> dict[str, list[float]]:
