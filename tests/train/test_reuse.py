@@ -80,18 +80,33 @@ def test_shared_fold_state_gives_the_weights_and_predictions_of_stages_run_from_
         pd.testing.assert_frame_equal(out[conf], again, check_exact=True)
 
 
+def test_a_fold_in_a_relative_folder_reads_no_checkpoint_back_and_predicts_nothing_again(
+    cfg, records, tmp_path, monkeypatch
+) -> None:
+    from mmdlm.train import reuse as reuse_module
+    from mmdlm.train import staged
+
+    # Lightning names the written file by its resolved path; the stages name it from the folder as given
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(reuse_module, "read_checkpoint", lambda *a, **k: pytest.fail(f"read {a[0]}"))
+    monkeypatch.setattr(staged, "predict_model", lambda *a, **k: pytest.fail("predicted again"))
+    out = train_fold(cfg, "cox", records[:12], records[12:], Path("fold"), ("histo_10x", "histology"))
+    assert set(out) == {"histo_10x", "histology"} and len(out["histology"]) == 6
+    assert (tmp_path / "fold" / "histology" / "model.ckpt").is_file()
+
+
 def test_kept_checkpoint_is_the_file_and_validation_is_the_prediction_only_in_plain_float32(
     cfg, records, tmp_path
 ) -> None:
     train, val = records[:12], records[12:]
     reuse = FoldReuse.for_config(cfg)
     res = fit_stage(cfg, "5yss", "histo_5x", train, val, tmp_path / "a", epochs=2, reuse=reuse)
-    kept = reuse.checkpoints[res.model]
+    kept = reuse.kept_checkpoint(res.model)
     disk = read_checkpoint(res.model)
     assert same_weights(model_state(kept), model_state(disk))
     assert kept["hyper_parameters"] == disk["hyper_parameters"] and kept["epoch"] == disk["epoch"] == 1
     labelled = [r for r in val if r.label_5y is not None]
-    pd.testing.assert_frame_equal(reuse.predictions[res.model], predict(res.model, labelled, cfg),
+    pd.testing.assert_frame_equal(reuse.kept_predictions(res.model), predict(res.model, labelled, cfg),
                                   check_exact=True)
     # a validation in bf16 or channels_last is not what predict_model computes: then the checkpoint predicts
     module = SurvivalModule(**read_checkpoint(res.model)["hyper_parameters"])

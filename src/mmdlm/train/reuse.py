@@ -30,6 +30,12 @@ def _cpu_copy(value):
     return copy.deepcopy(value)
 
 
+def _key(path: Path | str) -> Path:
+    """One name per file: Lightning hands the checkpoint hook a resolved path, while a stage names its files
+    from the run folder as given (relative to the working directory, say)."""
+    return Path(path).resolve()
+
+
 @dataclass
 class InitialNet:
     """A freshly seeded MultimodalNet, the torch RNG state right after building it, and the nets of finished
@@ -111,19 +117,28 @@ class FoldReuse:
     ) -> None:
         """Remember what was just written to `path` (a CPU copy, unless not `weights`: then it is read from
         disk if ever needed) and, when known, the validation predictions of exactly these weights."""
+        key = _key(path)
         if weights:
-            self.checkpoints[Path(path)] = _cpu_copy(checkpoint)
+            self.checkpoints[key] = _cpu_copy(checkpoint)
         else:
-            self.checkpoints.pop(Path(path), None)
+            self.checkpoints.pop(key, None)
         if predictions is None:
-            self.predictions.pop(Path(path), None)
+            self.predictions.pop(key, None)
         else:
-            self.predictions[Path(path)] = predictions.copy()
+            self.predictions[key] = predictions.copy()
 
     def read(self, path: Path) -> dict:
         """The checkpoint at `path`: the copy kept when this process wrote it, else read from disk."""
-        kept = self.checkpoints.get(Path(path))
+        kept = self.checkpoints.get(_key(path))
         return kept if kept is not None else read_checkpoint(path)
+
+    def kept_checkpoint(self, path: Path) -> dict | None:
+        """The copy of the checkpoint at `path` kept when this process wrote it, if any."""
+        return self.checkpoints.get(_key(path))
+
+    def kept_predictions(self, path: Path) -> pd.DataFrame | None:
+        """The validation predictions of exactly the weights in `path`, if a validation epoch gave them."""
+        return self.predictions.get(_key(path))
 
     def initial_net(self, key: dict, build) -> torch.nn.Module:
         """A copy of the net `build()` makes right after seeding (built once per key; a finished stage's net

@@ -124,7 +124,7 @@ def train_fold(
     records = [r for r in val if get_task(task).eligible_record(r)]
     out = {}
     for conf in dict.fromkeys(configurations):
-        kept = reuse.predictions.get(best[conf])
+        kept = reuse.kept_predictions(best[conf])
         if kept is not None:
             out[conf] = kept
             continue
