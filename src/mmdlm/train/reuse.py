@@ -129,7 +129,7 @@ class FoldReuse:
 
     def read(self, path: Path) -> dict:
         """The checkpoint at `path`: the copy kept when this process wrote it, else read from disk."""
-        kept = self.checkpoints.get(_key(path))
+        kept = self.kept_checkpoint(path)
         return kept if kept is not None else read_checkpoint(path)
 
     def kept_checkpoint(self, path: Path) -> dict | None:
