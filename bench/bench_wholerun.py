@@ -95,6 +95,7 @@ def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
                 "first_training_step_s": None if first is None else first - t_command,
                 "training_s": moments.folds_end - moments.folds_start,
                 "command_s": t_end - t_command,
+                "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
     )
@@ -307,6 +308,10 @@ def run(out_dir: Path) -> dict:
         # above compute with CPU seconds about twice the wall is a busy process, not a waiting one
         "command_cpu_s": round(_cpu(child_after) - _cpu(child_before), 1),
         "command_major_faults": child_after.ru_majflt - child_before.ru_majflt,
+        # the command's peak resident memory and its minor page faults (fresh pages: on a virtual machine
+        # each is also a host fault)
+        "command_max_rss_mb": round(moments["max_rss_mb"]),
+        "command_minor_faults": child_after.ru_minflt - child_before.ru_minflt,
         "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "per_configuration": per_conf,
         "science": science,

@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "mmdlm"
 FLOORS: dict[str, int] = {
     # 0 ground: no mmdlm imports beyond this floor
     "errors": 0, "atomic": 0, "locks": 0, "names": 0, "oserrors": 0, "config_base": 0, "lazy": 0,
-    "modalities": 0, "cindex": 0, "stats": 0, "runlayout": 0, "allocator": 0, "directio": 0,
+    "modalities": 0, "cindex": 0, "stats": 0, "runlayout": 0, "allocator": 0, "directio": 0, "collector": 0,
     "mmdlm": 0,
     # 1 config sections (schemas only)
     "sections": 1,

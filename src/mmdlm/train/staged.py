@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmdlm.collector import collected_between_stages
 from mmdlm.data.records import PatientRecord, n_genomic
 from mmdlm.errors import MmdlmError
 from mmdlm.modalities import CONFIGURATIONS, MODALITIES
@@ -62,7 +63,7 @@ def run_stages(
 ) -> dict[str, Path]:
     """Run the plan's stages (or only the stage named `kind:configuration`); returns configuration ->
     model.ckpt. The stages share `reuse` (a new one when None): each model.ckpt is still written, but the
-    next stage takes it from memory."""
+    next stage takes it from memory. Each stage's garbage is collected as it finishes (mmdlm.collector)."""
     out_dir = Path(out_dir)
     reuse = reuse if reuse is not None else FoldReuse.for_config(cfg)
     best: dict[str, Path] = {}
@@ -71,31 +72,35 @@ def run_stages(
         names = [f"{k}:{c}" for k, c, _ in stages]
         if only not in names:
             raise MmdlmError(f"unknown stage '{only}'; this run has {', '.join(names)}", field="stage")
-    for kind, conf, init_mods in stages:
-        init = {m: out_dir / unimodal_configuration(m) / "model.ckpt" for m in init_mods}
-        if only is not None and f"{kind}:{conf}" != only:
-            if (out_dir / conf / "model.ckpt").is_file():
-                best[conf] = out_dir / conf / "model.ckpt"
-            continue
-        missing = [str(p) for p in init.values() if not p.is_file()]
-        if missing:
-            raise MmdlmError("run the unimodal stage(s) first: no checkpoint", file=missing[0], field="stage")
-        epochs = cfg.train.epochs_unimodal if kind == "unimodal" else cfg.train.epochs_multimodal
-        log.info("stage %s:%s (%d epochs)", kind, conf, epochs)
-        result = fit_stage(
-            cfg,
-            task,
-            conf,
-            train,
-            val,
-            out_dir / conf,
-            epochs=epochs,
-            init=init,
-            resume=resume,
-            devices=devices,
-            reuse=reuse,
-        )
-        best[conf] = result.model
+    with collected_between_stages() as collect:
+        for kind, conf, init_mods in stages:
+            init = {m: out_dir / unimodal_configuration(m) / "model.ckpt" for m in init_mods}
+            if only is not None and f"{kind}:{conf}" != only:
+                if (out_dir / conf / "model.ckpt").is_file():
+                    best[conf] = out_dir / conf / "model.ckpt"
+                continue
+            missing = [str(p) for p in init.values() if not p.is_file()]
+            if missing:
+                raise MmdlmError(
+                    "run the unimodal stage(s) first: no checkpoint", file=missing[0], field="stage"
+                )
+            epochs = cfg.train.epochs_unimodal if kind == "unimodal" else cfg.train.epochs_multimodal
+            log.info("stage %s:%s (%d epochs)", kind, conf, epochs)
+            result = fit_stage(
+                cfg,
+                task,
+                conf,
+                train,
+                val,
+                out_dir / conf,
+                epochs=epochs,
+                init=init,
+                resume=resume,
+                devices=devices,
+                reuse=reuse,
+            )
+            best[conf] = result.model
+            collect()  # the finished stage's trainer and optimizer state, before the next stage allocates
     return best
 
 
