@@ -69,6 +69,19 @@ class _Moments(logging.Handler):
             self.folds_end = time.time()
 
 
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory since its exec (VmHWM; getrusage's ru_maxrss would also count the
+    parent's memory at the fork), in MiB; None where /proc has no such line."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
     """What `mmdlm cv --cohort ... --run RUN --config CONFIG` does (the same trainer: nothing wrapped), with
     the moments it reaches noted from its log lines."""
@@ -95,7 +108,7 @@ def child(run: Path, config: Path, cohort: Path, t_command: float) -> None:
                 "first_training_step_s": None if first is None else first - t_command,
                 "training_s": moments.folds_end - moments.folds_start,
                 "command_s": t_end - t_command,
-                "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "max_rss_mb": _peak_rss_mb(),
             }
         )
     )
@@ -310,7 +323,7 @@ def run(out_dir: Path) -> dict:
         "command_major_faults": child_after.ru_majflt - child_before.ru_majflt,
         # the command's peak resident memory and its minor page faults (fresh pages: on a virtual machine
         # each is also a host fault)
-        "command_max_rss_mb": round(moments["max_rss_mb"]),
+        "command_max_rss_mb": None if moments["max_rss_mb"] is None else round(moments["max_rss_mb"]),
         "command_minor_faults": child_after.ru_minflt - child_before.ru_minflt,
         "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "per_configuration": per_conf,
