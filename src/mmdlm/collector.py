@@ -1,7 +1,8 @@
 """The cyclic garbage collector during a run of training stages. A finished stage's Lightning trainer,
 loaders, module and optimizer state hold one another in reference cycles, so only a full collection frees
 them; left to the collector's own schedule that happens stages later, and each stage in between faults in
-fresh pages for its optimizer and activations (on a virtual machine every fresh page is also a host fault).
+fresh pages for its optimizer and activations (on a VM whose host takes freed memory back, each also faults
+in the host).
 Here what was alive before the stages is frozen (gc.freeze: a full collection no longer walks the imported
 modules' objects) and each stage's garbage is collected as it finishes. Numerics are unchanged."""
 
