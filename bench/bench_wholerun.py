@@ -1,11 +1,13 @@
 """Whole-run bench: `mmdlm cv`'s work (3-fold Cox cross-validation of all seven configurations, the demo's
 sizes, 4 + 3 epochs) on the demo's 120-patient synthetic cohort, in a fresh process as the command runs,
 against the pure forward + backward + SGD step compute (with the validation forward and the batch-norm
-recalibration's forward passes) of the same number of samples at the same sizes, measured in this process on
-real batches of the same cohort just before and just after the command (per configuration the faster of the
-two, so a stalled measurement never inflates the ratio). Also the seconds from command start (interpreter
-start included) to the first training step, and the science figures of the same run (science.py: each
-configuration's C-index beside its truth C-index).
+recalibration's forward passes) of the same number of samples at the same sizes, measured on real batches of
+the same cohort just before and just after the command (per configuration the faster of the two, so a stalled
+measurement never inflates the ratio). Each compute measurement runs in a process of its own that has ended
+before the command starts: the harness holds no models or batches while the command runs (a parent holding
+1.5 GB made the command fault fresh memory in: 7.3-7.6 s to its first training step against 5.7-6.2 s
+alone). Also the seconds from command start (interpreter start included) to the first training step, and the
+science figures of the same run (science.py: each configuration's C-index beside its truth C-index).
 
     .venv/bin/python bench/bench_wholerun.py [OUT_DIR]
 """
@@ -204,6 +206,40 @@ def _compute(cfg, records, counts: dict[str, dict[str, int]]) -> dict[str, tuple
     return out
 
 
+def _training_process(cfg) -> None:
+    """This process's torch threads, allocator and determinism as the command's training sets them."""
+    import torch
+
+    from mmdlm.allocator import keep_freed_memory
+
+    torch.set_num_threads(cfg.train.cpu_threads or torch.get_num_threads())
+    if cfg.train.malloc_keep_freed:  # the allocator as the command's training sets it (mmdlm.allocator)
+        keep_freed_memory()
+    torch.use_deterministic_algorithms(cfg.train.deterministic)  # as Lightning sets it on CPU
+
+
+def compute_child(out: Path, config: Path, cohort: Path, counts: Path) -> None:
+    """`_compute` in a process of its own, as the command's training process is set up; writes
+    {configuration: [seconds, recalibration seconds]} to `out`."""
+    from mmdlm.config import load_config
+    from mmdlm.data.records import load_records
+    from mmdlm.pipeline.layout import CohortLayout
+
+    cfg = load_config(config)
+    _training_process(cfg)
+    records = load_records(CohortLayout(cohort).paths(), cfg)
+    out.write_text(json.dumps(_compute(cfg, records, json.loads(counts.read_text()))))
+
+
+def _compute_in_child(config: Path, cohort: Path, counts: dict, scratch: Path) -> dict[str, tuple]:
+    """`compute_child` run in a fresh process (ended when this returns)."""
+    (scratch / "counts.json").write_text(json.dumps(counts))
+    files = [str(scratch / "compute.json"), str(config), str(cohort), str(scratch / "counts.json")]
+    args = ["--compute", *files]
+    subprocess.run([sys.executable, __file__, *args], check=True)
+    return {k: tuple(v) for k, v in json.loads((scratch / "compute.json").read_text()).items()}
+
+
 def _cpu(usage: resource.struct_rusage) -> float:
     """User + system CPU seconds of a getrusage record."""
     return usage.ru_utime + usage.ru_stime
@@ -235,9 +271,7 @@ def _cohort(cfg, out: Path):
 def run(out_dir: Path) -> dict:
     """Prepare (or reuse) the demo cohort, time the cross-validation in a fresh process, then the compute."""
     import pandas as pd
-    import torch
 
-    from mmdlm.allocator import keep_freed_memory
     from mmdlm.data.records import load_records
     from mmdlm.pipeline.demo import prepare_cohort
 
@@ -252,10 +286,6 @@ def run(out_dir: Path) -> dict:
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
 
-    torch.set_num_threads(cfg.train.cpu_threads or torch.get_num_threads())
-    if cfg.train.malloc_keep_freed:  # the allocator as the command's training sets it (mmdlm.allocator)
-        keep_freed_memory()
-    torch.use_deterministic_algorithms(cfg.train.deterministic)  # as Lightning sets it on CPU
     records = load_records(layout.paths(), cfg)
     from mmdlm.evaluate.cv import _population
     from mmdlm.evaluate.folds import make_folds
@@ -268,14 +298,14 @@ def run(out_dir: Path) -> dict:
     # measurement is taken: a neighbour that stalls one of them (two OpenMP threads on a 2-core VM wait for
     # each other when another process takes a core: measured up to 30x slower) never inflates the ratio
     load_before = os.getloadavg()[0]
-    before = _compute(cfg, records, counts)
+    before = _compute_in_child(config_path, layout.root, counts, out)
     t_command = time.time()
     args = ["--child", str(run_dir), str(config_path), str(layout.root), repr(t_command)]
     child_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, __file__, *args], check=True)
     wall = time.time() - t_command
     child_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    after = _compute(cfg, records, counts)
+    after = _compute_in_child(config_path, layout.root, counts, out)
     moments = json.loads((run_dir / "wholerun.json").read_text())
     saved = json.loads((run_dir / "folds.json").read_text())["tasks"]["cox"]["folds"]
     assert {p: int(f) for p, f in saved.items()} == folds, "the run's folds differ from the preview"
@@ -334,6 +364,8 @@ def run(out_dir: Path) -> dict:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), float(sys.argv[5]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--compute":
+        compute_child(*(Path(a) for a in sys.argv[2:6]))
     else:
         target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/bench_wholerun")
         print(json.dumps(run(target), indent=2))
