@@ -269,7 +269,8 @@ def _cohort(cfg, out: Path):
 
 
 def run(out_dir: Path) -> dict:
-    """Prepare (or reuse) the demo cohort, time the cross-validation in a fresh process, then the compute."""
+    """Prepare (or reuse) the demo cohort, time the cross-validation in a fresh process, and measure the
+    compute in processes of their own just before and just after it."""
     import pandas as pd
 
     from mmdlm.data.records import load_records
