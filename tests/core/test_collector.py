@@ -1,12 +1,16 @@
 """The collector's policy between training stages: cycles made inside the block are freed by `collect`,
-objects from before it are frozen while it runs and collectable again after it."""
+objects from before it are frozen while it runs and collectable again after it; a command's stack is
+imported with the collector paused, its objects put in the oldest generation."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
-from mmdlm.collector import collected_between_stages
+import pytest
+
+from mmdlm.collector import collected_between_stages, import_uncollected
 
 
 class _Node:
@@ -41,4 +45,48 @@ def test_an_inner_block_keeps_the_outer_block_frozen() -> None:
         with collected_between_stages():
             pass
         assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def _module(tmp_path, monkeypatch, name: str, body: str) -> None:
+    """A module `name` on sys.path that has not been imported yet."""
+    (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_import_uncollected_pauses_the_collector_and_leaves_the_module_in_the_oldest_generation(
+        tmp_path, monkeypatch) -> None:
+    _module(tmp_path, monkeypatch, "mmdlm_probe_a",
+            "import gc\nCOLLECTING = gc.isenabled()\nclass Marker:\n    pass\n")
+    assert gc.isenabled()
+    import_uncollected(["mmdlm_probe_a"])
+    probe = sys.modules["mmdlm_probe_a"]
+    assert probe.COLLECTING is False
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    assert any(o is probe.Marker for o in gc.get_objects(generation=2))
+    assert not any(o is probe.Marker for o in gc.get_objects(generation=0))
+
+
+def test_import_uncollected_keeps_an_enclosing_freeze_and_a_collector_turned_off(tmp_path,
+                                                                                 monkeypatch) -> None:
+    _module(tmp_path, monkeypatch, "mmdlm_probe_b", "X = 1\n")
+    with collected_between_stages():
+        frozen = gc.get_freeze_count()
+        gc.disable()
+        try:
+            import_uncollected(["mmdlm_probe_b"])
+            assert not gc.isenabled()
+            assert gc.get_freeze_count() == frozen > 0
+        finally:
+            gc.enable()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_failing_import_resumes_the_collector(tmp_path, monkeypatch) -> None:
+    _module(tmp_path, monkeypatch, "mmdlm_probe_c", "raise ImportError('no such library')\n")
+    with pytest.raises(ImportError, match="no such library"):
+        import_uncollected(["mmdlm_probe_c"])
+    assert gc.isenabled()
     assert gc.get_freeze_count() == 0

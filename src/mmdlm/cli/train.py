@@ -45,6 +45,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train the configurations' unimodal stages, then their multimodal stages initialised from them."""
         from mmdlm.cohort.paths import CohortPaths
+        from mmdlm.collector import import_uncollected
+
+        import_uncollected(("mmdlm.train.staged",))  # imported below anyway: here without collections
         from mmdlm.data.records import load_records
         from mmdlm.evaluate.cv import check_configurations, check_task
         from mmdlm.train.fit import Devices

@@ -11,6 +11,7 @@ from pathlib import Path
 from mmdlm.atomic import atomic_path
 from mmdlm.cohort.manifest import load_manifest
 from mmdlm.cohort.paths import CohortPaths
+from mmdlm.collector import import_uncollected
 from mmdlm.errors import MmdlmError
 from mmdlm.evaluate.baselines import clinical_baselines
 from mmdlm.evaluate.clinical import load_patients
@@ -21,6 +22,10 @@ from mmdlm.results.files import read_metrics, write_metrics
 from mmdlm.runlayout import RunLayout
 
 log = logging.getLogger("mmdlm.evaluate")
+
+#: what every cross-validation imports besides its family's trainer: the folds (scikit-learn) and the
+#: statistics (scikit-survival, lifelines)
+CV_STACK = ("sklearn.model_selection", "sksurv.metrics", "lifelines")
 
 MANIFEST_FILES = ("patients.csv", "slides.csv", "radiology.csv", "alterations.csv", "features.json",
                   "summary.json")
@@ -50,9 +55,10 @@ def cross_validate(cfg, cohort: CohortPaths, run_dir: Path, *, tasks: Sequence[s
     tasks = [check_task(t) for t in (tasks or cfg.cv.tasks)]
     for task in tasks:  # before any slow loading
         check_configurations(configurations, cfg.cv.configurations_for(task))
+    family = get_family(cfg.model.family)
+    import_uncollected((*CV_STACK, *family.stack))  # the run imports them anyway: here without collections
     manifest = load_manifest(cohort.manifest)  # loaded and validated once, passed to every reader below
     patients = load_patients(manifest)
-    family = get_family(cfg.model.family)
     records, skipped_ids = family.load_records(cfg, cohort, manifest)
     train_fold = train_fold or family.trainer()
     run_dir = Path(run_dir)

@@ -45,7 +45,8 @@ class ModelFamily:
     """A model family: `model_file` is its fold model under RUN/cv/<task>/fold_<k>/<configuration>/;
     `load_records`, `trainer` (the runner's per-fold trainer) and `predictor` (one saved fold model on another
     cohort's records) and `explainer` (a run's explanations) import what they need only when called;
-    `settings` are the config sections its fold predictions depend on (a change retrains the folds)."""
+    `settings` are the config sections its fold predictions depend on (a change retrains the folds);
+    `stack` the modules its trainer imports (imported up front, with the collector paused)."""
 
     name: str
     model_file: str
@@ -54,6 +55,7 @@ class ModelFamily:
     predictor: Callable[[], Predict]
     explainer: Callable[[], Explain]
     settings: tuple[str, ...] = FOLD_SETTINGS
+    stack: tuple[str, ...] = ()
 
 
 def _stores_records(cfg, cohort: CohortPaths, manifest: Manifest) -> tuple[list, tuple[str, ...]]:
@@ -127,9 +129,9 @@ _FAMILIES: dict[str, ModelFamily] = {
     f.name: f
     for f in (
         ModelFamily("end_to_end", "model.ckpt", _stores_records, lambda: None, _end_to_end_predict,
-                    _end_to_end_explainer),
+                    _end_to_end_explainer, stack=("mmdlm.train.staged",)),
         ModelFamily("mil", "mil_model.pt", _bags_records, _mil_trainer, _mil_predict, _mil_explainer,
-                    settings=(*FOLD_SETTINGS, "mil")),
+                    settings=(*FOLD_SETTINGS, "mil"), stack=("mmdlm.mil.staged",)),
     )
 }
 
